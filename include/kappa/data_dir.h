@@ -1,0 +1,56 @@
+// kappa/data_dir.h — a kappa data directory: topics, their partitions and
+// configs, consumer-group offsets. The embedding API; the CLI uses only it.
+//
+//   auto dd = kappa::data_dir::open("/var/lib/kappa", true).value();
+//   auto w = dd->open_appender("clicks", 0).value();
+//   w->append(ts, kappa::bytes_view::null(), kappa::bytes_view::of(line)); w->sync();
+//   auto r = dd->open_reader("clicks", 0).value();
+//   kappa::record_view rec; while (r->next(&rec).value() == kappa::partition_reader::status::record) ...
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kappa/log.h"
+#include "kappa/status.h"
+
+namespace kappa {
+
+class catalog;
+struct topic_meta;
+
+class data_dir {
+ public:
+  // Opens the data dir at `path`. With create=false a dir that does not
+  // exist yet opens empty (nothing is created until something is written).
+  static Result<std::unique_ptr<data_dir>> open(const std::string& path, bool create);
+  ~data_dir();
+
+  const std::string& path() const { return path_; }
+  std::string partition_dir(const std::string& topic, int32_t partition) const;
+  // Makes the catalog and the directory if they are missing.
+  Status ensure_created();
+  // The catalog, or nullptr while the data dir does not exist.
+  class catalog* catalog() { return catalog_.get(); }
+
+  // Topic metadata: NotFound if there is no such topic.
+  Result<topic_meta> topic(const std::string& name);
+  // Creates a topic and its partition directories (Exists if present).
+  Status create_topic(const topic_meta& t);
+  // Removes a topic: refused (Busy) while a writer holds any partition.
+  Status delete_topic(const std::string& name);
+
+  Result<std::unique_ptr<partition_appender>> open_appender(const topic_meta& t, int32_t partition);
+  Result<std::unique_ptr<partition_reader>> open_reader(const topic_meta& t, int32_t partition);
+
+ private:
+  data_dir() = default;
+  std::string path_;
+  std::unique_ptr<class catalog> catalog_;
+};
+
+// "topic clicks partition 0": how messages name a partition.
+std::string partition_name(const std::string& topic, int32_t partition);
+
+}  // namespace kappa

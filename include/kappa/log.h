@@ -1,0 +1,133 @@
+// kappa/log.h — append to and read from one partition of a kappa log.
+//
+// A partition is a directory of Kafka-format segments (kappa/log/format.h).
+// It has at most one appender at a time, across processes (a lock); any
+// number of readers, in any process, run beside it and only ever see whole
+// batches. Most programs open partitions through kappa::data_dir
+// (kappa/data_dir.h), which knows topics and their configs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kappa/record.h"
+#include "kappa/status.h"
+
+namespace kappa {
+
+// How a partition is stored; the topic configs of the same names.
+struct partition_options {
+  uint64_t segment_bytes = 1ull << 30;              // segment.bytes
+  int64_t segment_ms = 7ll * 24 * 3600 * 1000;      // segment.ms
+  uint32_t max_message_bytes = 1048588;             // max.message.bytes (a batch)
+};
+
+// Appends records to a partition.
+//
+// Data marks: append() puts a record in an in-memory batch; flush() writes
+// all closed and open batches to the segment file, where readers see them;
+// sync() is flush() plus fdatasync: on OK every appended record is durable.
+// Batches are also written on their own when they fill up. Rolls to a new
+// segment by segment.bytes and segment.ms happen inside append/flush.
+class partition_appender {
+ public:
+  // Takes the partition's writer lock (Busy, naming the holder's pid, if
+  // another process has it), recovers the partition after any crash and
+  // positions at its end. `dir` is created if missing. `name` is how
+  // messages name the partition, e.g. "topic clicks partition 0".
+  static Result<std::unique_ptr<partition_appender>> open(const std::string& dir, const std::string& name,
+                                                          const partition_options& options);
+  // Writes what is buffered (no fdatasync) and releases the lock.
+  ~partition_appender();
+
+  // Appends one record with the next offset. Invalid if the record alone is
+  // larger than max.message.bytes allows (nothing is appended then).
+  Status append(int64_t timestamp, bytes_view key, bytes_view value, std::span<const record_header> headers = {});
+  Status flush();
+  Status sync();
+
+  // The offset the next appended record gets (the log end offset).
+  int64_t next_offset() const;
+  // How many batches have been closed so far: callers that spread keyless
+  // records per batch (Kafka's sticky partitioner) watch it change.
+  uint64_t batches_closed() const;
+  // Repairs made while opening (a truncated torn tail, a rebuilt index).
+  const std::vector<std::string>& recovery_notes() const;
+
+  struct impl;
+ private:
+  explicit partition_appender(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+// Where a read stopped at damaged bytes.
+struct corruption_info {
+  std::string segment;      // path of the .log file
+  uint64_t position = 0;    // byte position of the bad batch in it
+  int64_t offset = 0;       // the first offset that could not be read
+  std::string why;          // what check failed
+};
+
+// Reads a partition in offset order, from any offset, while it is appended.
+class partition_reader {
+ public:
+  enum class status { record, end, corrupt };
+
+  // Opens a reader. If no writer holds the partition, it first recovers it
+  // (a crashed writer's torn tail is cut) exactly as a writer would.
+  static Result<std::unique_ptr<partition_reader>> open(const std::string& dir, const std::string& name,
+                                                        const partition_options& options);
+  ~partition_reader();
+
+  // The first offset in the partition (the base of its oldest segment).
+  int64_t log_start_offset() const;
+  // The offset after the last whole batch, as of now.
+  Result<int64_t> log_end_offset();
+  // Newest record timestamp in the partition (-1 if empty), as of now.
+  Result<int64_t> newest_timestamp();
+  // Positions so that next() returns the first record with offset >= offset
+  // (offsets below the log start read from the start).
+  Status seek(int64_t offset);
+  // Positions at the first record whose timestamp is >= ts (Kafka's
+  // offsetsForTimes), or at the end if there is none.
+  Status seek_to_timestamp(int64_t ts);
+
+  // The next record. `end`: no more for now (call again later to follow);
+  // `corrupt`: damage at the read position, see corruption(); the reader
+  // stays before it until skip_corrupt(). Errors of the OS come as Status.
+  Result<status> next(record_view* out);
+  const corruption_info& corruption() const;
+  // Steps over the damage last reported: to the next valid batch the
+  // segment's own structure or index vouches for, else to the next segment.
+  // Returns the first offset after the skipped range.
+  Result<int64_t> skip_corrupt();
+  // The offset next() would return next, at best (records may be missing
+  // after compaction). Records below it have been returned.
+  int64_t position() const;
+
+  struct impl;
+ private:
+  explicit partition_reader(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+// Waits for appends to any of a set of partition directories without
+// polling (inotify).
+class log_watcher {
+ public:
+  log_watcher();
+  ~log_watcher();
+  log_watcher(const log_watcher&) = delete;
+  log_watcher& operator=(const log_watcher&) = delete;
+  Status add(const std::string& dir);
+  // Returns after a change in a watched directory or timeout_ms (-1 = none).
+  Status wait(int timeout_ms);
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace kappa

@@ -1,0 +1,118 @@
+// kappa/log/format.h — kappa's on-disk log format, which is Apache Kafka's.
+//
+// This header is the one place to read the format from; every constant the
+// codec, indexes and recovery use lives here, and tests/unit/format_test.cc
+// checks each size and offset against the diagrams.
+//
+// PARTITION DIRECTORY   DIR/topics/<topic>-<partition>/
+//   00000000000000000000.log        segments, named by their base offset
+//   00000000000000000000.index      (the first offset they hold), 20 digits,
+//   00000000000000000000.timeindex  zero padded. The newest segment is the
+//   00000000000000001234.log ...    "active" one; only it is appended to.
+//   writer.lock                     flock()ed by the one writer; holds its pid
+//
+// SEGMENT (.log): a plain sequence of RecordBatch v2, nothing before, between
+// or after them. All integers big-endian.
+//
+//   offset  size  field
+//   ------  ----  ---------------------------------------------------------
+//        0     8  baseOffset            offset of the first record
+//        8     4  batchLength           bytes after this field (total - 12)
+//       12     4  partitionLeaderEpoch  0 (kappa is its own single leader)
+//       16     1  magic                 2
+//       17     4  crc                   CRC-32C of bytes [21, end)
+//       21     2  attributes            bits 0-2 compression (0 = none),
+//                                       3 timestamp type (0 = CreateTime),
+//                                       4 transactional, 5 control
+//       23     4  lastOffsetDelta       last record's offset - baseOffset
+//       27     8  baseTimestamp         first record's timestamp (ms)
+//       35     8  maxTimestamp          largest record timestamp (ms)
+//       43     8  producerId            -1 (no idempotent producer)
+//       51     2  producerEpoch         -1
+//       53     4  baseSequence          -1
+//       57     4  recordCount
+//       61     …  records
+//
+// RECORD (inside a batch; v = zig-zag varint, vl = zig-zag varlong):
+//   length v | attributes i8 (0) | timestampDelta vl | offsetDelta v |
+//   keyLength v (-1 = null) | key | valueLength v (-1 = null, a tombstone) |
+//   value | headerCount v | headers: (keyLength v | key | valueLength v | value)*
+//   `length` counts the bytes after itself.
+//
+// OFFSET INDEX (.index): sparse, 8-byte entries, sorted.
+//   0  4  relativeOffset   offset - segment base offset (u32)
+//   4  4  position         file position of a batch start (u32)
+// As Kafka's LogSegment.append: after more than kIndexIntervalBytes of log
+// have been written since the last entry, the next appended batch gets an
+// entry (its LAST offset, its start position). The first batch has none.
+//
+// TIME INDEX (.timeindex): sparse, 12-byte entries, timestamps increasing.
+//   0  8  timestamp        largest timestamp in the segment so far (ms)
+//   8  4  relativeOffset   offset of the batch holding it, minus base (u32)
+// Appended alongside each offset-index entry when the timestamp grew, and
+// once more when the segment is sealed (rolled).
+//
+// Offsets are i64, positions u32 (so a segment is at most 2 GiB, as Kafka's
+// segment.bytes is an int), timestamps i64 milliseconds since the epoch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kappa::format {
+
+// RecordBatch v2 header fields: offsets, sizes.
+inline constexpr size_t kBaseOffsetOffset = 0, kBaseOffsetSize = 8;
+inline constexpr size_t kBatchLengthOffset = kBaseOffsetOffset + kBaseOffsetSize, kBatchLengthSize = 4;
+inline constexpr size_t kLeaderEpochOffset = kBatchLengthOffset + kBatchLengthSize, kLeaderEpochSize = 4;
+inline constexpr size_t kMagicOffset = kLeaderEpochOffset + kLeaderEpochSize, kMagicSize = 1;
+inline constexpr size_t kCrcOffset = kMagicOffset + kMagicSize, kCrcSize = 4;
+inline constexpr size_t kAttributesOffset = kCrcOffset + kCrcSize, kAttributesSize = 2;
+inline constexpr size_t kLastOffsetDeltaOffset = kAttributesOffset + kAttributesSize, kLastOffsetDeltaSize = 4;
+inline constexpr size_t kBaseTimestampOffset = kLastOffsetDeltaOffset + kLastOffsetDeltaSize, kBaseTimestampSize = 8;
+inline constexpr size_t kMaxTimestampOffset = kBaseTimestampOffset + kBaseTimestampSize, kMaxTimestampSize = 8;
+inline constexpr size_t kProducerIdOffset = kMaxTimestampOffset + kMaxTimestampSize, kProducerIdSize = 8;
+inline constexpr size_t kProducerEpochOffset = kProducerIdOffset + kProducerIdSize, kProducerEpochSize = 2;
+inline constexpr size_t kBaseSequenceOffset = kProducerEpochOffset + kProducerEpochSize, kBaseSequenceSize = 4;
+inline constexpr size_t kRecordCountOffset = kBaseSequenceOffset + kBaseSequenceSize, kRecordCountSize = 4;
+inline constexpr size_t kBatchHeaderSize = kRecordCountOffset + kRecordCountSize;  // 61
+// The length field counts everything after itself.
+inline constexpr size_t kLogOverhead = kBaseOffsetSize + kBatchLengthSize;  // 12
+// The CRC covers attributes .. end of batch.
+inline constexpr size_t kCrcCoveredStart = kAttributesOffset;  // 21
+
+inline constexpr int8_t kMagicV2 = 2;
+inline constexpr int32_t kLeaderEpoch = 0;
+inline constexpr int64_t kNoProducerId = -1;
+inline constexpr int16_t kNoProducerEpoch = -1;
+inline constexpr int32_t kNoSequence = -1;
+
+// Attribute bits.
+inline constexpr uint16_t kCompressionMask = 0x07;
+inline constexpr uint16_t kTimestampTypeLogAppend = 0x08;
+inline constexpr uint16_t kTransactionalFlag = 0x10;
+inline constexpr uint16_t kControlFlag = 0x20;
+
+// Offset index.
+inline constexpr size_t kOffsetIndexEntrySize = 8;
+inline constexpr size_t kOffsetIndexRelOffsetSize = 4;
+inline constexpr size_t kOffsetIndexPositionSize = 4;
+// Time index.
+inline constexpr size_t kTimeIndexEntrySize = 12;
+inline constexpr size_t kTimeIndexTimestampSize = 8;
+inline constexpr size_t kTimeIndexRelOffsetSize = 4;
+// Kafka's index.interval.bytes default.
+inline constexpr uint32_t kIndexIntervalBytes = 4096;
+
+// Segment file names: 20 decimal digits of the base offset, then a suffix.
+inline constexpr size_t kSegmentNameDigits = 20;
+inline constexpr const char* kLogSuffix = ".log";
+inline constexpr const char* kIndexSuffix = ".index";
+inline constexpr const char* kTimeIndexSuffix = ".timeindex";
+inline constexpr const char* kWriterLockFile = "writer.lock";
+
+// The largest record (header varints) kappa encodes: 5 bytes per varint,
+// 10 per varlong; used to bound buffer space before encoding.
+inline constexpr size_t kMaxRecordOverhead = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+
+}  // namespace kappa::format

@@ -1,0 +1,45 @@
+// Splits an input stream (stdin) into lines without a copy per line.
+//
+// A line is the bytes before '\n' (a '\r' before it stays part of the
+// line); a last line without '\n' still counts. Each returned line stays
+// valid until the next call, and has at least kLinePadding readable bytes
+// after it (simdjson's padding requirement).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace kappa {
+
+inline constexpr size_t kLinePadding = 64;
+
+class line_reader {
+ public:
+  enum class result { line, eof, timeout, too_long, error };
+
+  // max_line bounds memory: a longer line is skipped and reported as
+  // too_long (with its number), never buffered whole.
+  line_reader(int fd, size_t max_line);
+
+  // The next line into *line. With timeout_ms >= 0, returns `timeout` when
+  // no whole line arrives within that time (slow input); -1 waits forever.
+  result next(std::string_view* line, int timeout_ms = -1);
+  // 1-based number of the line last returned (or skipped as too long).
+  uint64_t line_number() const { return line_no_; }
+  int error() const { return errno_; }
+  uint64_t bytes_read() const { return bytes_; }
+
+ private:
+  int fd_;
+  size_t max_line_;
+  std::vector<char> buf_;
+  size_t start_ = 0, end_ = 0;  // unconsumed bytes: buf_[start_, end_)
+  size_t scanned_ = 0;          // bytes after start_ known to hold no '\n'
+  bool eof_ = false, discarding_ = false;
+  uint64_t line_no_ = 0, bytes_ = 0;
+  int errno_ = 0;
+};
+
+}  // namespace kappa

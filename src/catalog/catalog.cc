@@ -1,0 +1,253 @@
+#include "catalog/catalog.h"
+
+#include <lmdb.h>
+
+#include <chrono>
+#include <sstream>
+
+#include "io/file.h"
+#include "util/big_endian.h"
+
+namespace kappa {
+
+namespace {
+
+constexpr size_t kMapSize = size_t{1} << 30;  // virtual; the file grows as needed
+
+Status lmdb_error(const std::string& what, int rc) {
+  return Status::IOError("catalog " + what + ": " + mdb_strerror(rc));
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+MDB_val val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string str(const MDB_val& v) { return std::string(static_cast<const char*>(v.mv_data), v.mv_size); }
+
+// A transaction that aborts unless committed.
+class txn {
+ public:
+  txn(MDB_env* env, bool write) { rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &t_); }
+  ~txn() {
+    if (t_) mdb_txn_abort(t_);
+  }
+  int rc() const { return rc_; }
+  MDB_txn* get() { return t_; }
+  int commit() {
+    int rc = mdb_txn_commit(t_);
+    t_ = nullptr;
+    return rc;
+  }
+
+ private:
+  MDB_txn* t_ = nullptr;
+  int rc_;
+};
+
+// topic value: "partitions=N\ncreated=MS\n" then "key=value\n" per explicit config.
+std::string encode_topic(const topic_meta& t) {
+  std::string s = "partitions=" + std::to_string(t.partitions) + "\ncreated=" + std::to_string(t.created_ms) + "\n";
+  for (const auto& [k, v] : t.config.explicit_settings()) s += k + "=" + v + "\n";
+  return s;
+}
+
+topic_meta decode_topic(const std::string& name, const std::string& s) {
+  topic_meta t;
+  t.name = name;
+  std::istringstream in(s);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+    if (k == "partitions") t.partitions = std::stoi(v);
+    else if (k == "created") t.created_ms = std::stoll(v);
+    else t.config.set(k, v);
+  }
+  return t;
+}
+
+// group key: group \0 topic \0 partition (4 bytes, big-endian, so keys sort).
+std::string group_key(const std::string& g, const std::string& t, int32_t p) {
+  std::string k = g;
+  k += '\0';
+  k += t;
+  k += '\0';
+  char b[4];
+  be::store32(b, static_cast<uint32_t>(p));
+  k.append(b, 4);
+  return k;
+}
+
+}  // namespace
+
+struct catalog::env {
+  MDB_env* e = nullptr;
+  MDB_dbi topics = 0, groups = 0;
+  ~env() {
+    if (e) mdb_env_close(e);
+  }
+};
+
+catalog::catalog(std::unique_ptr<env> e) : env_(std::move(e)) {}
+catalog::~catalog() = default;
+
+Result<std::unique_ptr<catalog>> catalog::open(const std::string& meta_dir, bool create) {
+  if (!path_exists(meta_dir + "/data.mdb")) {
+    if (!create) return Status::NotFound("no catalog at " + meta_dir);
+    KAPPA_RETURN_IF_ERROR(make_dirs(meta_dir));
+  }
+  auto e = std::make_unique<env>();
+  int rc = mdb_env_create(&e->e);
+  if (rc) return lmdb_error("create", rc);
+  mdb_env_set_maxdbs(e->e, 8);
+  mdb_env_set_mapsize(e->e, kMapSize);
+  rc = mdb_env_open(e->e, meta_dir.c_str(), MDB_NOTLS, 0644);
+  if (rc) return lmdb_error("open " + meta_dir, rc);
+  txn t(e->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  if ((rc = mdb_dbi_open(t.get(), "topics", MDB_CREATE, &e->topics))) return lmdb_error("open topics", rc);
+  if ((rc = mdb_dbi_open(t.get(), "groups", MDB_CREATE, &e->groups))) return lmdb_error("open groups", rc);
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return std::unique_ptr<catalog>(new catalog(std::move(e)));
+}
+
+Result<topic_meta> catalog::get_topic(const std::string& name) {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(name), v;
+  int rc = mdb_get(t.get(), env_->topics, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("topic '" + name + "' does not exist (kappa topic list shows the topics)");
+  if (rc) return lmdb_error("read topic " + name, rc);
+  return decode_topic(name, str(v));
+}
+
+Result<std::vector<topic_meta>> catalog::list_topics() {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_cursor* c;
+  int rc = mdb_cursor_open(t.get(), env_->topics, &c);
+  if (rc) return lmdb_error("cursor", rc);
+  std::vector<topic_meta> out;
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+    out.push_back(decode_topic(str(k), str(v)));
+  mdb_cursor_close(c);
+  return out;
+}
+
+Status catalog::create_topic(const topic_meta& tm) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  topic_meta m = tm;
+  if (m.created_ms == 0) m.created_ms = now_ms();
+  std::string value = encode_topic(m);
+  MDB_val k = val(m.name), v = val(value);
+  int rc = mdb_put(t.get(), env_->topics, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) return Status::Exists("topic '" + m.name + "' already exists");
+  if (rc) return lmdb_error("create topic " + m.name, rc);
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+Status catalog::update_topic(const topic_meta& m) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::string value = encode_topic(m);
+  MDB_val k = val(m.name), v = val(value);
+  int rc = mdb_put(t.get(), env_->topics, &k, &v, 0);
+  if (rc) return lmdb_error("update topic " + m.name, rc);
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+Status catalog::delete_topic(const std::string& name) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(name);
+  int rc = mdb_del(t.get(), env_->topics, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("topic '" + name + "' does not exist");
+  if (rc) return lmdb_error("delete topic " + name, rc);
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+Status catalog::commit_offsets(const std::string& group, const std::string& topic,
+                               const std::vector<std::pair<int32_t, int64_t>>& offsets) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  int64_t now = now_ms();
+  for (const auto& [p, off] : offsets) {
+    std::string key = group_key(group, topic, p);
+    char b[16];
+    be::store64(b, static_cast<uint64_t>(off));
+    be::store64(b + 8, static_cast<uint64_t>(now));
+    MDB_val k = val(key), v{16, b};
+    int rc = mdb_put(t.get(), env_->groups, &k, &v, 0);
+    if (rc) return lmdb_error("commit offsets of group " + group, rc);
+  }
+  int rc = t.commit();
+  if (rc) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+// Visits the group entries whose key starts with `prefix`.
+template <typename F>
+static Status scan_groups(MDB_txn* t, MDB_dbi dbi, const std::string& prefix, F&& f) {
+  MDB_cursor* c;
+  int rc = mdb_cursor_open(t, dbi, &c);
+  if (rc) return lmdb_error("cursor", rc);
+  MDB_val k = val(prefix), v;
+  for (rc = mdb_cursor_get(c, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    std::string key = str(k);
+    if (key.compare(0, prefix.size(), prefix) != 0) break;
+    f(c, key, v);
+  }
+  mdb_cursor_close(c);
+  return Status::OK();
+}
+
+Result<std::vector<group_offset>> catalog::group_offsets(const std::string& group) {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::vector<group_offset> out;
+  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->groups, group + std::string(1, '\0'),
+                                    [&](MDB_cursor*, const std::string& key, const MDB_val& v) {
+    size_t a = group.size() + 1, b = key.find('\0', a);
+    if (b == std::string::npos || key.size() != b + 5 || v.mv_size != 16) return;
+    const char* d = static_cast<const char*>(v.mv_data);
+    out.push_back({key.substr(a, b - a), static_cast<int32_t>(be::load32(key.data() + b + 1)),
+                   static_cast<int64_t>(be::load64(d)), static_cast<int64_t>(be::load64(d + 8))});
+  }));
+  return out;
+}
+
+Result<std::vector<std::string>> catalog::list_groups() {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::vector<std::string> out;
+  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->groups, "", [&](MDB_cursor*, const std::string& key, const MDB_val&) {
+    std::string g = key.substr(0, key.find('\0'));
+    if (out.empty() || out.back() != g) out.push_back(g);
+  }));
+  return out;
+}
+
+Status catalog::delete_group(const std::string& group, const std::string& topic) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::string prefix = group + std::string(1, '\0') + (topic.empty() ? "" : topic + std::string(1, '\0'));
+  size_t n = 0;
+  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->groups, prefix, [&](MDB_cursor* c, const std::string&, const MDB_val&) {
+    if (mdb_cursor_del(c, 0) == 0) n++;
+  }));
+  if (n == 0) return Status::NotFound("group '" + group + "' has no committed offsets" + (topic.empty() ? "" : " for topic " + topic));
+  int rc = t.commit();
+  if (rc) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+}  // namespace kappa

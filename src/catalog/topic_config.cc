@@ -1,0 +1,101 @@
+#include "catalog/topic_config.h"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace kappa {
+
+const std::vector<config_def>& topic_config_defs() {
+  static const std::vector<config_def> defs = {
+      {"cleanup.policy", "delete", "delete, compact or compact,delete"},
+      {"delete.retention.ms", "86400000", "how long tombstones survive compaction (ms)"},
+      {"max.message.bytes", "1048588", "largest record batch (bytes)"},
+      {"min.cleanable.dirty.ratio", "0.5", "dirty fraction that triggers compaction (0..1)"},
+      {"min.compaction.lag.ms", "0", "records younger than this are not compacted (ms)"},
+      {"retention.bytes", "-1", "partition size above which old segments go (-1 = none)"},
+      {"retention.ms", "604800000", "age after which old segments go (-1 = forever)"},
+      {"segment.bytes", "1073741824", "roll the active segment at this size"},
+      {"segment.ms", "604800000", "roll the active segment after this time span (ms)"},
+  };
+  return defs;
+}
+
+static bool parse_i64(std::string_view s, int64_t* out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
+}
+
+Status validate_topic_config(std::string_view key, std::string_view value) {
+  std::string k(key), v(value);
+  auto bad = [&](const char* rule) {
+    return Status::Invalid("invalid value '" + v + "' for config " + k + ": " + rule);
+  };
+  int64_t n = 0;
+  if (k == "cleanup.policy") {
+    if (v == "delete" || v == "compact" || v == "compact,delete" || v == "delete,compact") return Status::OK();
+    return bad("expected delete, compact or compact,delete");
+  }
+  if (k == "min.cleanable.dirty.ratio") {
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !(d >= 0 && d <= 1)) return bad("expected a number from 0 to 1");
+    return Status::OK();
+  }
+  if (k == "segment.bytes") {
+    if (!parse_i64(v, &n) || n < 14 || n > INT32_MAX) return bad("expected an integer from 14 to 2147483647");
+    return Status::OK();
+  }
+  if (k == "segment.ms") {
+    if (!parse_i64(v, &n) || n < 1) return bad("expected an integer >= 1 (ms)");
+    return Status::OK();
+  }
+  if (k == "max.message.bytes") {
+    if (!parse_i64(v, &n) || n < 0 || n > INT32_MAX) return bad("expected an integer from 0 to 2147483647");
+    return Status::OK();
+  }
+  if (k == "retention.ms" || k == "retention.bytes") {
+    if (!parse_i64(v, &n) || n < -1) return bad("expected an integer >= -1 (-1 = unlimited)");
+    return Status::OK();
+  }
+  if (k == "delete.retention.ms" || k == "min.compaction.lag.ms") {
+    if (!parse_i64(v, &n) || n < 0) return bad("expected an integer >= 0 (ms)");
+    return Status::OK();
+  }
+  std::string known;
+  for (const auto& d : topic_config_defs()) known += (known.empty() ? "" : ", ") + std::string(d.name);
+  return Status::Invalid("unknown topic config '" + k + "'; known configs: " + known);
+}
+
+const std::string& topic_config::get(const std::string& key) const {
+  if (auto it = set_.find(key); it != set_.end()) return it->second;
+  static std::map<std::string, std::string> defaults = [] {
+    std::map<std::string, std::string> m;
+    for (const auto& d : topic_config_defs()) m[d.name] = d.default_value;
+    return m;
+  }();
+  static const std::string kEmpty;
+  auto it = defaults.find(key);
+  return it == defaults.end() ? kEmpty : it->second;
+}
+
+int64_t topic_config::get_int(const std::string& key) const {
+  int64_t n = 0;
+  parse_i64(get(key), &n);
+  return n;
+}
+
+std::map<std::string, std::string> topic_config::effective() const {
+  std::map<std::string, std::string> m;
+  for (const auto& d : topic_config_defs()) m[d.name] = get(d.name);
+  return m;
+}
+
+partition_options topic_config::partition() const {
+  partition_options o;
+  o.segment_bytes = static_cast<uint64_t>(get_int("segment.bytes"));
+  o.segment_ms = get_int("segment.ms");
+  o.max_message_bytes = static_cast<uint32_t>(get_int("max.message.bytes"));
+  return o;
+}
+
+}  // namespace kappa

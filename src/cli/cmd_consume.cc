@@ -1,0 +1,194 @@
+// kappa consume: records -> stdout, from any position, optionally following
+// the log and committing a consumer group's offsets.
+#include <csignal>
+#include <cstdio>
+#include <map>
+
+#include "adapters/output_buffer.h"
+#include "adapters/record_formatter.h"
+#include "catalog/catalog.h"
+#include "cli/cli_common.h"
+#include "log/topic_name.h"
+
+namespace kappa::cli {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+struct consume_opts {
+  std::string topic, from = "earliest", group, format;
+  int32_t partition = -1;
+  int64_t count = -1;
+  bool follow = false, json = false, skip_corrupt = false;
+};
+
+struct source {
+  int32_t partition;
+  std::unique_ptr<partition_reader> reader;
+  int64_t stop_at = INT64_MAX;  // end of the log as of start, unless following
+  int64_t printed_next = -1;    // offset after the last record printed
+  bool done = false;
+};
+
+constexpr int64_t kCommitIntervalMs = 5000;
+
+int consume(const consume_opts& o, context& ctx) {
+  Status st = validate_topic_name(o.topic);
+  if (!st.ok()) return fail(st);
+  auto from = parse_start(o.from, "--from");
+  if (!from.ok()) return fail(from.status());
+  auto fmt = record_formatter::make(o.json ? record_formatter::mode::json
+                                    : o.format.empty() ? record_formatter::mode::value_line
+                                                       : record_formatter::mode::format,
+                                    o.format);
+  if (!fmt.ok()) return fail(fmt.status());
+  int rc = 0;
+  auto dd = ctx.open(false, &rc);
+  if (!dd) return rc;
+  auto t = dd->topic(o.topic);
+  if (!t.ok()) return fail(t.status());
+  if (o.partition >= t->partitions)
+    return usage_error("--partition " + std::to_string(o.partition) + " is out of range: topic " + o.topic + " has " +
+                       std::to_string(t->partitions) + " partition(s)");
+  std::map<int32_t, int64_t> committed;
+  if (!o.group.empty() && dd->catalog()) {
+    auto offs = dd->catalog()->group_offsets(o.group);
+    if (!offs.ok()) return fail(offs.status());
+    for (const auto& g : offs.value())
+      if (g.topic == o.topic) committed[g.partition] = g.offset;
+  }
+
+  std::vector<source> srcs;
+  log_watcher watcher;
+  for (int32_t p = 0; p < t->partitions; p++) {
+    if (o.partition >= 0 && p != o.partition) continue;
+    auto r = dd->open_reader(t.value(), p);
+    if (!r.ok()) return fail(r.status());
+    source s{p, std::move(r.value())};
+    auto end = s.reader->log_end_offset();
+    if (!end.ok()) return fail(end.status());
+    if (!o.follow) s.stop_at = end.value();
+    const auto& f = from.value();
+    if (auto c = committed.find(p); c != committed.end()) st = s.reader->seek(c->second);
+    else if (f.k == start_spec::earliest) st = s.reader->seek(s.reader->log_start_offset());
+    else if (f.k == start_spec::latest) st = s.reader->seek(end.value());
+    else if (f.k == start_spec::offset) st = s.reader->seek(f.v);
+    else if (f.k == start_spec::from_end) st = s.reader->seek(std::max(s.reader->log_start_offset(), end.value() - f.v));
+    else st = s.reader->seek_to_timestamp(f.v);
+    if (!st.ok()) return fail(st);
+    if (o.follow) {
+      st = watcher.add(dd->partition_dir(o.topic, p));
+      if (!st.ok()) return fail(st);
+    }
+    srcs.push_back(std::move(s));
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  output_buffer out(1);
+  int64_t printed = 0, last_commit = now_ms();
+  auto commit = [&]() -> Status {
+    if (o.group.empty()) return Status::OK();
+    std::vector<std::pair<int32_t, int64_t>> offs;
+    for (const auto& s : srcs)
+      if (s.printed_next >= 0) offs.push_back({s.partition, s.printed_next});
+    if (offs.empty()) return Status::OK();
+    KAPPA_RETURN_IF_ERROR(dd->ensure_created());
+    return dd->catalog()->commit_offsets(o.group, o.topic, offs);
+  };
+  auto finish = [&](int code) {
+    bool flushed = out.flush();
+    if (flushed || out.error() == EPIPE) {
+      Status cs = flushed ? commit() : Status::OK();
+      if (!cs.ok()) return fail(cs);
+    }
+    if (!flushed && out.error() != EPIPE) return fail(Status::FromErrno("writing stdout", out.error()));
+    return code;
+  };
+
+  record_view rec;
+  const std::string& topic = o.topic;
+  for (;;) {
+    bool progressed = false, all_done = true;
+    for (auto& s : srcs) {
+      if (s.done) continue;
+      all_done = false;
+      for (int n = 0; n < 4096; n++) {
+        if (s.reader->position() >= s.stop_at) {
+          s.done = true;
+          break;
+        }
+        auto r = s.reader->next(&rec);
+        if (!r.ok()) return finish(fail(r.status()));
+        if (r.value() == partition_reader::status::end) {
+          if (!o.follow) s.done = true;
+          break;
+        }
+        if (r.value() == partition_reader::status::corrupt) {
+          const auto& c = s.reader->corruption();
+          std::string where = partition_name(topic, s.partition) + ", segment " + c.segment + ", position " +
+                              std::to_string(c.position);
+          if (!o.skip_corrupt) {
+            out.flush();
+            fail(Status::Corruption("cannot read offset " + std::to_string(c.offset) + " of " + where + ": " + c.why +
+                                    "; run `kappa verify " + topic +
+                                    "` for details, or consume with --skip-corrupt to step over the damage"));
+            return finish(kExitRuntime);
+          }
+          auto next = s.reader->skip_corrupt();
+          if (!next.ok()) return finish(fail(next.status()));
+          note("skipped damaged data in " + where + " (" + c.why + "): offsets " + std::to_string(c.offset) + ".." +
+               (next.value() > c.offset ? std::to_string(next.value() - 1) : std::string("end of segment")));
+          progressed = true;
+          continue;
+        }
+        if (rec.offset >= s.stop_at) {
+          s.done = true;
+          break;
+        }
+        fmt->write(out, topic, s.partition, rec);
+        s.printed_next = rec.offset + 1;
+        progressed = true;
+        if (++printed == o.count) return finish(kExitOk);
+      }
+      if (out.failed()) return finish(out.error() == EPIPE ? kExitOk : kExitRuntime);
+    }
+    if (all_done || g_stop) return finish(kExitOk);
+    if (!progressed) {
+      // Caught up: show what we have, commit if due, sleep until appended.
+      if (!out.flush()) return finish(out.error() == EPIPE ? kExitOk : kExitRuntime);
+      if (now_ms() - last_commit >= kCommitIntervalMs) {
+        Status cs = commit();
+        if (!cs.ok()) return fail(cs);
+        last_commit = now_ms();
+      }
+      if (o.follow) {
+        Status ws = watcher.wait(1000);
+        if (!ws.ok()) return finish(fail(ws));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void add_consume(CLI::App& app, context& ctx) {
+  static consume_opts o;
+  auto* cmd = app.add_subcommand("consume", "print a topic's records to stdout");
+  cmd->add_option("topic", o.topic, "topic to read")->required();
+  cmd->add_option("--from", o.from, "start: earliest, latest, OFFSET, -N (N before the end) or @TIMESTAMP_MS");
+  cmd->add_option("--partition", o.partition, "read only this partition")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--group", o.group, "consumer group: start from its committed offsets, commit what is printed");
+  cmd->add_option("--count", o.count, "exit after printing N records")->check(CLI::PositiveNumber);
+  cmd->add_flag("--follow", o.follow, "wait for new records instead of stopping at the end");
+  auto* f = cmd->add_option("-f,--format", o.format, "kcat format: %t %p %o %k %s %T %K %S %h, \\n \\t");
+  cmd->add_flag("--json", o.json, "one JSON object per record")->excludes(f);
+  cmd->add_flag("--skip-corrupt", o.skip_corrupt, "step over damaged batches, reporting the skipped offsets");
+  cmd->callback([&] { ctx.run = [&] { return consume(o, ctx); }; });
+}
+
+}  // namespace kappa::cli

@@ -1,0 +1,162 @@
+// kappa group list|describe|reset|delete
+#include <cstdio>
+
+#include "adapters/record_formatter.h"
+#include "catalog/catalog.h"
+#include "cli/cli_common.h"
+#include "log/topic_name.h"
+
+namespace kappa::cli {
+namespace {
+
+struct group_row {
+  group_offset g;
+  int64_t end = 0, lag = 0, lag_ms = 0;
+};
+
+// Lag in records and in time: the age of the oldest unconsumed record.
+Result<group_row> describe_row(data_dir& dd, const group_offset& g) {
+  group_row row{g};
+  KAPPA_ASSIGN_OR_RETURN(topic_meta t, dd.topic(g.topic));
+  if (g.partition >= t.partitions) return row;
+  KAPPA_ASSIGN_OR_RETURN(auto r, dd.open_reader(t, g.partition));
+  KAPPA_ASSIGN_OR_RETURN(row.end, r->log_end_offset());
+  row.lag = std::max<int64_t>(0, row.end - std::max(g.offset, r->log_start_offset()));
+  if (row.lag > 0) {
+    KAPPA_RETURN_IF_ERROR(r->seek(g.offset));
+    record_view rec;
+    KAPPA_ASSIGN_OR_RETURN(auto st, r->next(&rec));
+    if (st == partition_reader::status::record) row.lag_ms = std::max<int64_t>(0, now_ms() - rec.timestamp);
+  }
+  return row;
+}
+
+}  // namespace
+
+void add_group(CLI::App& app, context& ctx) {
+  auto* group = app.add_subcommand("group", "list, describe, reset and delete consumer groups");
+  group->require_subcommand(1);
+  static std::string name, topic, to;
+  static bool json = false;
+
+  auto* list = group->add_subcommand("list", "list groups with committed offsets");
+  list->callback([&] {
+    ctx.run = [&] {
+      int rc = 0;
+      auto dd = ctx.open(false, &rc);
+      if (!dd) return rc;
+      if (!dd->catalog()) return kExitOk;
+      auto gs = dd->catalog()->list_groups();
+      if (!gs.ok()) return fail(gs.status());
+      for (const auto& g : gs.value()) std::printf("%s\n", g.c_str());
+      return kExitOk;
+    };
+  });
+
+  auto* describe = group->add_subcommand("describe", "committed offsets and lag per topic and partition");
+  describe->add_option("group", name, "group name")->required();
+  describe->add_flag("--json", json, "machine-readable output");
+  describe->callback([&] {
+    ctx.run = [&] {
+      int rc = 0;
+      auto dd = ctx.open(false, &rc);
+      if (!dd) return rc;
+      std::vector<group_offset> offs;
+      if (dd->catalog()) {
+        auto r = dd->catalog()->group_offsets(name);
+        if (!r.ok()) return fail(r.status());
+        offs = std::move(r.value());
+      }
+      if (offs.empty()) return fail(Status::NotFound("group '" + name + "' has no committed offsets (kappa group list shows the groups)"));
+      std::vector<group_row> rows;
+      for (const auto& g : offs) {
+        auto row = describe_row(*dd, g);
+        if (!row.ok()) return fail(row.status());
+        rows.push_back(row.value());
+      }
+      if (json) {
+        std::string s = "{\"group\":";
+        append_json_string(s, name);
+        s += ",\"partitions\":[";
+        for (size_t i = 0; i < rows.size(); i++) {
+          const auto& r = rows[i];
+          s += i ? ",{\"topic\":" : "{\"topic\":";
+          append_json_string(s, r.g.topic);
+          s += ",\"partition\":" + std::to_string(r.g.partition) + ",\"committed_offset\":" + std::to_string(r.g.offset) +
+               ",\"log_end_offset\":" + std::to_string(r.end) + ",\"lag\":" + std::to_string(r.lag) +
+               ",\"lag_ms\":" + std::to_string(r.lag_ms) + ",\"commit_timestamp\":" + std::to_string(r.g.commit_time_ms) + "}";
+        }
+        std::printf("%s]}\n", s.c_str());
+        return kExitOk;
+      }
+      std::printf("%-24s %9s %16s %14s %10s %12s\n", "topic", "partition", "committed_offset", "log_end_offset", "lag",
+                  "lag_ms");
+      for (const auto& r : rows)
+        std::printf("%-24s %9d %16lld %14lld %10lld %12lld\n", r.g.topic.c_str(), r.g.partition,
+                    (long long)r.g.offset, (long long)r.end, (long long)r.lag, (long long)r.lag_ms);
+      return kExitOk;
+    };
+  });
+
+  auto* reset = group->add_subcommand("reset", "move a group's committed offsets for a topic");
+  reset->add_option("group", name, "group name")->required();
+  reset->add_option("--topic", topic, "topic whose offsets to move")->required();
+  reset->add_option("--to", to, "earliest, latest, OFFSET, -N or @TIMESTAMP_MS")->required();
+  reset->callback([&] {
+    ctx.run = [&] {
+      Status st = validate_topic_name(topic);
+      if (!st.ok()) return fail(st);
+      auto spec = parse_start(to, "--to");
+      if (!spec.ok()) return fail(spec.status());
+      int rc = 0;
+      auto dd = ctx.open(false, &rc);
+      if (!dd) return rc;
+      auto t = dd->topic(topic);
+      if (!t.ok()) return fail(t.status());
+      std::vector<std::pair<int32_t, int64_t>> offs;
+      for (int32_t p = 0; p < t->partitions; p++) {
+        auto r = dd->open_reader(t.value(), p);
+        if (!r.ok()) return fail(r.status());
+        auto end = r.value()->log_end_offset();
+        if (!end.ok()) return fail(end.status());
+        int64_t start = r.value()->log_start_offset(), off = 0;
+        switch (spec->k) {
+          case start_spec::earliest: off = start; break;
+          case start_spec::latest: off = end.value(); break;
+          case start_spec::offset: off = std::clamp(spec->v, start, end.value()); break;
+          case start_spec::from_end: off = std::max(start, end.value() - spec->v); break;
+          case start_spec::timestamp: {
+            st = r.value()->seek_to_timestamp(spec->v);
+            if (!st.ok()) return fail(st);
+            record_view rec;
+            auto n = r.value()->next(&rec);
+            if (!n.ok()) return fail(n.status());
+            off = n.value() == partition_reader::status::record ? rec.offset : end.value();
+          }
+        }
+        offs.push_back({p, off});
+      }
+      st = dd->catalog()->commit_offsets(name, topic, offs);
+      if (!st.ok()) return fail(st);
+      for (const auto& [p, off] : offs) std::printf("%s\t%d\t%lld\n", topic.c_str(), p, (long long)off);
+      return kExitOk;
+    };
+  });
+
+  auto* del = group->add_subcommand("delete", "forget a group's committed offsets");
+  del->add_option("group", name, "group name")->required();
+  del->callback([&] {
+    ctx.run = [&] {
+      int rc = 0;
+      auto dd = ctx.open(false, &rc);
+      if (!dd) return rc;
+      if (!dd->catalog()) return fail(Status::NotFound("group '" + name + "' has no committed offsets"));
+      Status st = dd->catalog()->delete_group(name);
+      if (!st.ok()) return fail(st);
+      note("deleted group " + name);
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace kappa::cli

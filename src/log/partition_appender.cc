@@ -1,0 +1,208 @@
+// The write path: records are encoded straight into one of two large
+// buffers; a full buffer is handed to the I/O backend while the other
+// fills, so encoding overlaps the kernel's copy. Index entries follow the
+// data they point at and are written after it.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "io/file.h"
+#include "io/io_backend.h"
+#include "kappa/log.h"
+#include "log/partition_lock.h"
+#include "log/record_batch.h"
+#include "log/recovery.h"
+#include "log/segment_name.h"
+
+namespace kappa {
+
+// Batches are closed at this size (or max.message.bytes, or segment.bytes,
+// if smaller): large enough to amortise the header and the CRC call.
+static constexpr size_t kBatchTarget = 256 * 1024;
+static constexpr size_t kMinBufferBytes = 2u << 20;
+
+struct partition_appender::impl {
+  std::string dir, name;
+  partition_options opts;
+  partition_lock lock;
+  std::unique_ptr<io_backend> io;
+  unique_fd log_fd;
+  active_segment seg;
+  std::vector<std::string> notes;
+
+  std::vector<char> bufs[2];
+  int cur = 0;
+  size_t filled = 0;          // bytes of closed batches in bufs[cur]
+  uint64_t buf_file_pos = 0;  // where bufs[cur][0] goes in the active segment
+  batch_builder builder;
+  bool batch_open = false;
+  size_t batch_start = 0;
+  size_t batch_target = kBatchTarget;
+  size_t max_batch = 0;
+  uint64_t batches_closed = 0;
+
+  std::string path(const char* suffix) const { return segment_path(dir, seg.base_offset, suffix); }
+
+  Status open_segment_files(bool create) {
+    int flags = O_RDWR | (create ? O_CREAT : 0);
+    KAPPA_ASSIGN_OR_RETURN(log_fd, open_file(path(format::kLogSuffix), flags));
+    if (create) {
+      KAPPA_RETURN_IF_ERROR(rewrite_file(path(format::kIndexSuffix), "", false));
+      KAPPA_RETURN_IF_ERROR(rewrite_file(path(format::kTimeIndexSuffix), "", false));
+      KAPPA_RETURN_IF_ERROR(sync_dir(dir));
+    }
+    return Status::OK();
+  }
+
+  // Appends index entries that are not yet in the files. Only called once
+  // the data they point at has been written.
+  Status write_index_tails(bool sync) {
+    auto append_tail = [&](const char* suffix, const std::string& bytes, size_t at) -> Status {
+      if (bytes.empty() && !sync) return Status::OK();
+      KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(path(suffix), O_RDWR | O_CREAT));
+      if (!bytes.empty() && ::pwrite(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(at)) !=
+                                static_cast<ssize_t>(bytes.size()))
+        return Status::FromErrno(path(suffix), errno);
+      if (sync && ::fdatasync(fd.get()) != 0) return Status::FromErrno(path(suffix), errno);
+      return Status::OK();
+    };
+    KAPPA_RETURN_IF_ERROR(append_tail(format::kIndexSuffix, seg.index.encode(seg.index_on_disk),
+                                      seg.index_on_disk * format::kOffsetIndexEntrySize));
+    seg.index_on_disk = seg.index.entries().size();
+    KAPPA_RETURN_IF_ERROR(append_tail(format::kTimeIndexSuffix, seg.times.encode(seg.times_on_disk),
+                                      seg.times_on_disk * format::kTimeIndexEntrySize));
+    seg.times_on_disk = seg.times.entries().size();
+    return Status::OK();
+  }
+
+  // Hands bufs[cur][0, filled) to the backend and switches buffers. The
+  // other buffer's earlier write is waited for first, so it is free.
+  Status write_out_buffer() {
+    if (filled == 0) return Status::OK();
+    KAPPA_RETURN_IF_ERROR(io->wait_writes());
+    KAPPA_RETURN_IF_ERROR(io->submit_write(log_fd.get(), bufs[cur].data(), filled, buf_file_pos));
+    buf_file_pos += filled;
+    cur ^= 1;
+    filled = 0;
+    return Status::OK();
+  }
+
+  // Seals the active segment and starts a new one at the batch now being
+  // closed, which sits at bufs[cur][batch_start, +n).
+  Status roll(size_t n) {
+    if (batch_start > 0) {
+      KAPPA_RETURN_IF_ERROR(io->wait_writes());
+      KAPPA_RETURN_IF_ERROR(io->submit_write(log_fd.get(), bufs[cur].data(), batch_start, buf_file_pos));
+    }
+    KAPPA_RETURN_IF_ERROR(io->sync(log_fd.get()));
+    seg.builder.seal();
+    KAPPA_RETURN_IF_ERROR(write_index_tails(true));
+    std::memmove(bufs[cur].data(), bufs[cur].data() + batch_start, n);
+    batch_start = 0;
+    filled = 0;
+    buf_file_pos = 0;
+    seg.base_offset = builder.base_offset();
+    seg.size = 0;
+    seg.first_batch_max_ts = -1;
+    seg.index = offset_index(seg.base_offset);
+    seg.times = time_index(seg.base_offset);
+    seg.builder = index_builder{&seg.index, &seg.times};
+    seg.index_on_disk = seg.times_on_disk = 0;
+    return open_segment_files(true);
+  }
+
+  Status close_batch() {
+    batch_open = false;
+    if (builder.empty()) return Status::OK();
+    size_t n = builder.finish();
+    bool too_big = seg.size + n > opts.segment_bytes;
+    bool too_old = seg.first_batch_max_ts >= 0 && builder.max_timestamp() - seg.first_batch_max_ts > opts.segment_ms;
+    bool offsets_overflow = builder.last_offset() - seg.base_offset > INT32_MAX;
+    if (seg.size > 0 && (too_big || too_old || offsets_overflow)) KAPPA_RETURN_IF_ERROR(roll(n));
+    batch_header h;
+    parse_batch_header(bufs[cur].data() + batch_start, n, &h);
+    seg.builder.add(h, seg.size);
+    if (seg.size == 0) seg.first_batch_max_ts = h.max_timestamp;
+    seg.size += n;
+    seg.next_offset = h.last_offset() + 1;
+    filled = batch_start + n;
+    batches_closed++;
+    return Status::OK();
+  }
+
+  void open_batch(size_t min_capacity) {
+    batch_start = filled;
+    size_t cap = std::min(std::max(batch_target, min_capacity), bufs[cur].size() - filled);
+    builder.start(bufs[cur].data() + batch_start, cap, seg.next_offset);
+    batch_open = true;
+  }
+
+  Status append(int64_t ts, bytes_view key, bytes_view value, std::span<const record_header> headers) {
+    if (batch_open && builder.append(ts, key, value, headers)) return Status::OK();
+    size_t alone = format::kBatchHeaderSize + batch_builder::encoded_size(0, 0, key, value, headers);
+    if (alone > max_batch)
+      return Status::Invalid("a record of " + std::to_string(alone) + " bytes (with batch header) is larger than " +
+                             name + "'s max.message.bytes (" + std::to_string(opts.max_message_bytes) +
+                             "); raise it with `kappa topic alter TOPIC --config max.message.bytes=N`");
+    if (batch_open) KAPPA_RETURN_IF_ERROR(close_batch());
+    if (bufs[cur].size() - filled < alone) KAPPA_RETURN_IF_ERROR(write_out_buffer());
+    open_batch(alone);
+    if (!builder.append(ts, key, value, headers)) return Status::Corruption("internal: record does not fit an empty batch");
+    return Status::OK();
+  }
+
+  Status flush() {
+    if (batch_open) KAPPA_RETURN_IF_ERROR(close_batch());
+    KAPPA_RETURN_IF_ERROR(write_out_buffer());
+    KAPPA_RETURN_IF_ERROR(io->wait_writes());
+    return write_index_tails(false);
+  }
+};
+
+Result<std::unique_ptr<partition_appender>> partition_appender::open(const std::string& dir, const std::string& name,
+                                                                     const partition_options& options) {
+  auto p = std::make_unique<impl>();
+  p->dir = dir;
+  p->name = name;
+  p->opts = options;
+  KAPPA_RETURN_IF_ERROR(make_dirs(dir));
+  KAPPA_ASSIGN_OR_RETURN(p->lock, partition_lock::acquire_writer(dir, name));
+  p->io = make_io_backend();
+  p->max_batch = std::max<size_t>(options.max_message_bytes, format::kBatchHeaderSize + 64);
+  p->batch_target = std::min<size_t>({kBatchTarget, p->max_batch, std::max<size_t>(options.segment_bytes, 128)});
+  recovery_report report;
+  KAPPA_RETURN_IF_ERROR(recover_partition(*p->io, dir, name, readable_batch_limit(options.max_message_bytes),
+                                          &p->seg, &report));
+  p->notes = std::move(report.notes);
+  bool fresh = !path_exists(p->path(format::kLogSuffix));
+  KAPPA_RETURN_IF_ERROR(p->open_segment_files(fresh));
+  p->buf_file_pos = p->seg.size;
+  size_t cap = std::max(kMinBufferBytes, p->max_batch + 64);
+  p->bufs[0].resize(cap);
+  p->bufs[1].resize(cap);
+  return std::unique_ptr<partition_appender>(new partition_appender(std::move(p)));
+}
+
+partition_appender::partition_appender(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+partition_appender::~partition_appender() {
+  if (impl_) (void)impl_->flush();
+}
+
+Status partition_appender::append(int64_t timestamp, bytes_view key, bytes_view value,
+                                  std::span<const record_header> headers) {
+  return impl_->append(timestamp, key, value, headers);
+}
+Status partition_appender::flush() { return impl_->flush().with_context(impl_->name); }
+Status partition_appender::sync() {
+  KAPPA_RETURN_IF_ERROR(impl_->flush().with_context(impl_->name));
+  return impl_->io->sync(impl_->log_fd.get()).with_context(impl_->name);
+}
+int64_t partition_appender::next_offset() const {
+  return impl_->batch_open ? impl_->builder.base_offset() + impl_->builder.count() : impl_->seg.next_offset;
+}
+uint64_t partition_appender::batches_closed() const { return impl_->batches_closed; }
+const std::vector<std::string>& partition_appender::recovery_notes() const { return impl_->notes; }
+
+}  // namespace kappa

@@ -1,0 +1,66 @@
+#include "log/partition_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "kappa/log/format.h"
+
+namespace kappa {
+
+static std::string read_holder(int fd) {
+  char buf[32] = {};
+  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  std::string s(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+Result<partition_lock> partition_lock::acquire_writer(const std::string& dir, const std::string& what) {
+  std::string path = dir + "/" + format::kWriterLockFile;
+  KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(path, O_RDWR | O_CREAT));
+  // An empty pid field means a reader is briefly recovering the partition:
+  // wait for it (up to 10 s) rather than refusing the writer.
+  for (int attempt = 0;; attempt++) {
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) break;
+    if (errno != EWOULDBLOCK) return Status::FromErrno("lock " + path, errno);
+    std::string holder = read_holder(fd.get());
+    if (!holder.empty() || attempt >= 1000)
+      return Status::Busy(what + " is being written by another process (pid " +
+                          (holder.empty() ? std::string("unknown") : holder) +
+                          ", lock file " + path + "); stop it or wait for it to finish");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+    return Status::FromErrno("write " + path, errno);
+  partition_lock l;
+  l.fd_ = std::move(fd);
+  return l;
+}
+
+partition_lock partition_lock::try_acquire_for_recovery(const std::string& dir) {
+  partition_lock l;
+  auto fd = open_file(dir + "/" + format::kWriterLockFile, O_RDWR | O_CREAT);
+  if (!fd.ok()) return l;
+  if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) return l;
+  if (::ftruncate(fd->get(), 0) != 0) return l;
+  l.fd_ = std::move(fd.value());
+  return l;
+}
+
+void partition_lock::release() {
+  if (fd_.valid()) {
+    // Leave no pid behind: the next holder writes its own.
+    (void)::ftruncate(fd_.get(), 0);
+    ::flock(fd_.get(), LOCK_UN);
+    fd_ = unique_fd();
+  }
+}
+
+}  // namespace kappa

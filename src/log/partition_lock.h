@@ -1,0 +1,40 @@
+// The one-writer-per-partition lock: flock(2) on <partition dir>/writer.lock.
+// The holder writes its pid into the file so a refused writer can name it.
+// The kernel drops the lock when the holder dies, even by kill -9, so a
+// crashed writer never leaves a stale lock.
+#pragma once
+
+#include <string>
+
+#include "io/file.h"
+#include "kappa/status.h"
+
+namespace kappa {
+
+class partition_lock {
+ public:
+  // Takes the lock as a writer, or fails at once (Busy) naming the holder's
+  // pid. `what` names the partition in messages ("topic clicks partition 0").
+  static Result<partition_lock> acquire_writer(const std::string& dir, const std::string& what);
+  // Takes the lock only if free, for a reader that wants to recover a
+  // partition nobody writes. Leaves the pid field empty. Invalid result =
+  // someone holds it (or the file cannot be opened for writing).
+  static partition_lock try_acquire_for_recovery(const std::string& dir);
+
+  partition_lock() = default;
+  partition_lock(partition_lock&&) noexcept = default;
+  partition_lock& operator=(partition_lock&& o) noexcept {
+    release();
+    fd_ = std::move(o.fd_);
+    return *this;
+  }
+  ~partition_lock() { release(); }
+
+  bool held() const { return fd_.valid(); }
+  void release();
+
+ private:
+  unique_fd fd_;
+};
+
+}  // namespace kappa

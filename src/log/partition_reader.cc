@@ -1,0 +1,358 @@
+// The read path: a segment is read sequentially in large chunks; batches are
+// CRC-checked and handed out record by record from the chunk buffer, so the
+// per-record cost is a few varint decodes and no copy.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "io/file.h"
+#include "io/io_backend.h"
+#include "kappa/log.h"
+#include "log/partition_lock.h"
+#include "log/record_batch.h"
+#include "log/recovery.h"
+#include "log/segment.h"
+#include "log/segment_name.h"
+
+namespace kappa {
+
+static constexpr size_t kReadChunk = 1u << 20;
+static constexpr size_t kIndexLimit = 64u << 20;
+
+struct partition_reader::impl {
+  std::string dir, name;
+  partition_options opts;
+  size_t max_batch = 0;
+  std::unique_ptr<io_backend> io;
+  bool writer_active = false;  // someone else held the lock at open
+  std::vector<int64_t> bases;
+  size_t seg = 0;              // index into bases of the open segment
+  unique_fd fd;
+  std::string seg_path;
+
+  std::vector<char> buf;
+  uint64_t buf_pos = 0;  // file position of buf[0]
+  size_t len = 0, cur = 0;
+  bool in_batch = false;
+  record_iterator it{batch_header{}, nullptr};
+  uint64_t batch_pos = 0;        // file position of the batch being iterated
+  int64_t target = 0;            // skip records below this offset
+  int64_t ts_target = INT64_MIN; // skip records until one has timestamp >= this
+  int64_t position = 0;
+  corruption_info bad;
+  uint64_t skip_from = 0;  // where the damage starts (file position)
+
+  Status open_segment(size_t i, uint64_t pos) {
+    seg = i;
+    seg_path = segment_path(dir, bases[i], format::kLogSuffix);
+    KAPPA_ASSIGN_OR_RETURN(fd, open_file(seg_path, O_RDONLY));
+    buf_pos = pos;
+    len = cur = 0;
+    in_batch = false;
+    return Status::OK();
+  }
+
+  Status refresh_segments() {
+    KAPPA_ASSIGN_OR_RETURN(auto now, list_segments(dir));
+    if (!now.empty()) bases = std::move(now);
+    return Status::OK();
+  }
+
+  // Reads more of the segment after the unconsumed bytes. Returns bytes got.
+  Result<size_t> fill() {
+    if (cur > 0) {
+      std::memmove(buf.data(), buf.data() + cur, len - cur);
+      buf_pos += cur;
+      len -= cur;
+      cur = 0;
+    }
+    if (len >= format::kLogOverhead) {
+      size_t need = batch_total_size(buf.data());
+      if (need > buf.size() && need <= max_batch) buf.resize(need);
+    }
+    if (len == buf.size()) return size_t{0};
+    KAPPA_ASSIGN_OR_RETURN(size_t got, io->read(fd.get(), buf.data() + len, buf.size() - len, buf_pos + len));
+    len += got;
+    return got;
+  }
+
+  Status corrupt_at(uint64_t pos, std::string why) {
+    bad = corruption_info{seg_path, pos, std::max(position, target), std::move(why)};
+    skip_from = pos;
+    return Status::OK();
+  }
+
+  Result<status> next(record_view* out) {
+    for (;;) {
+      if (in_batch) {
+        int r = it.next(out);
+        if (r == 1) {
+          if (out->offset < target) continue;
+          if (ts_target != INT64_MIN) {
+            if (out->timestamp < ts_target) continue;
+            ts_target = INT64_MIN;
+          }
+          position = out->offset + 1;
+          return status::record;
+        }
+        in_batch = false;
+        if (r < 0) {
+          KAPPA_RETURN_IF_ERROR(corrupt_at(batch_pos, std::string("malformed record: ") + it.error()));
+          return status::corrupt;
+        }
+        continue;
+      }
+      batch_header h;
+      std::string why;
+      batch_state st = check_batch(buf.data() + cur, len - cur, max_batch, &h, &why);
+      if (st == batch_state::ok) {
+        batch_pos = buf_pos + cur;
+        cur += h.total_size();
+        if (h.last_offset() < target || (ts_target != INT64_MIN && h.max_timestamp < ts_target)) {
+          position = std::max(position, h.last_offset() + 1);
+          continue;
+        }
+        it = record_iterator(h, buf.data() + batch_pos - buf_pos);
+        in_batch = true;
+        continue;
+      }
+      bool last = seg + 1 >= bases.size();
+      if (st == batch_state::corrupt) {
+        // In the newest segment while another process holds the lock, this
+        // may be a crashed writer's tail that it is cutting right now.
+        if (last && writer_active) {
+          len = cur;
+          return status::end;
+        }
+        KAPPA_RETURN_IF_ERROR(corrupt_at(buf_pos + cur, why));
+        return status::corrupt;
+      }
+      KAPPA_ASSIGN_OR_RETURN(size_t got, fill());
+      if (got > 0) continue;
+      // End of this segment's file.
+      if (last) {
+        KAPPA_RETURN_IF_ERROR(refresh_segments());
+        if (seg + 1 >= bases.size()) {
+          len = cur;  // re-read the partial tail next time: it may be rewritten
+          return status::end;
+        }
+        // A newer segment exists, so this one was complete before it was
+        // created: one more read sees all of it.
+        KAPPA_ASSIGN_OR_RETURN(got, fill());
+        if (got > 0) continue;
+      }
+      if (len > cur) {
+        KAPPA_RETURN_IF_ERROR(corrupt_at(buf_pos + cur, "truncated batch at the end of a sealed segment"));
+        return status::corrupt;
+      }
+      KAPPA_RETURN_IF_ERROR(open_segment(seg + 1, 0));
+      position = std::max(position, bases[seg]);
+    }
+  }
+
+  // Is there a valid batch at file position pos of the open segment?
+  bool valid_batch_at(uint64_t pos, batch_header* h) {
+    std::vector<char> hdr(format::kLogOverhead);
+    auto got = io->read(fd.get(), hdr.data(), hdr.size(), pos);
+    if (!got.ok() || got.value() < hdr.size()) return false;
+    size_t total = batch_total_size(hdr.data());
+    if (total > max_batch || total < format::kBatchHeaderSize) return false;
+    std::vector<char> b(total);
+    got = io->read(fd.get(), b.data(), total, pos);
+    std::string why;
+    return got.ok() && got.value() == total && check_batch(b.data(), total, max_batch, h, &why) == batch_state::ok &&
+           h->base_offset >= bad.offset;
+  }
+
+  Result<int64_t> skip_corrupt() {
+    batch_header h;
+    // 1. The damaged batch's own length field, if it leads to a valid batch.
+    std::vector<char> hdr(format::kLogOverhead);
+    auto got = io->read(fd.get(), hdr.data(), hdr.size(), skip_from);
+    if (got.ok() && got.value() == hdr.size()) {
+      uint64_t next = skip_from + batch_total_size(hdr.data());
+      if (batch_total_size(hdr.data()) <= max_batch && valid_batch_at(next, &h)) return resume_at(next, h.base_offset);
+    }
+    // 2. The segment's offset index: the first entry past the damage.
+    std::string ib;
+    if (read_small_file(segment_path(dir, bases[seg], format::kIndexSuffix), &ib, kIndexLimit).ok()) {
+      bool consistent;
+      auto idx = offset_index::decode(bases[seg], ib, UINT32_MAX, &consistent);
+      for (const auto& e : idx.entries())
+        if (e.position > skip_from && valid_batch_at(e.position, &h)) return resume_at(e.position, h.base_offset);
+    }
+    // 3. The next segment, or the end of this one.
+    KAPPA_RETURN_IF_ERROR(refresh_segments());
+    if (seg + 1 < bases.size()) {
+      KAPPA_RETURN_IF_ERROR(open_segment(seg + 1, 0));
+      position = std::max(position, bases[seg]);
+      target = std::max(target, position);
+      return position;
+    }
+    KAPPA_ASSIGN_OR_RETURN(uint64_t size, file_size(fd.get(), seg_path));
+    KAPPA_RETURN_IF_ERROR(open_segment(seg, size));
+    return position;
+  }
+
+  Result<int64_t> resume_at(uint64_t pos, int64_t offset) {
+    KAPPA_RETURN_IF_ERROR(open_segment(seg, pos));
+    position = std::max(position, offset);
+    target = std::max(target, position);
+    return position;
+  }
+
+  // Loads a segment's offset index (an empty one if it is unreadable).
+  offset_index load_index(int64_t base) {
+    std::string ib;
+    bool consistent;
+    if (!read_small_file(segment_path(dir, base, format::kIndexSuffix), &ib, kIndexLimit).ok()) return offset_index(base);
+    return offset_index::decode(base, ib, UINT32_MAX, &consistent);
+  }
+  time_index load_times(int64_t base) {
+    std::string tb;
+    bool consistent;
+    if (!read_small_file(segment_path(dir, base, format::kTimeIndexSuffix), &tb, kIndexLimit).ok()) return time_index(base);
+    return time_index::decode(base, tb, INT64_MAX, &consistent);
+  }
+
+  // Scans the newest segment from its last index entry: its end offset and
+  // the largest timestamp after that entry.
+  struct tail { int64_t end_offset; int64_t max_ts; };
+  Result<tail> scan_tail() {
+    KAPPA_RETURN_IF_ERROR(refresh_segments());
+    int64_t base = bases.back();
+    offset_index idx = load_index(base);
+    time_index times = load_times(base);
+    uint64_t start = idx.empty() ? 0 : idx.entries().back().position;
+    tail t{base, times.empty() ? -1 : times.entries().back().timestamp};
+    KAPPA_ASSIGN_OR_RETURN(unique_fd f, open_file(segment_path(dir, base, format::kLogSuffix), O_RDONLY));
+    auto stop = scan_segment(*io, f.get(), start, max_batch, [&](const batch_header& h, const char*, uint64_t) {
+      t.end_offset = h.last_offset() + 1;
+      t.max_ts = std::max(t.max_ts, h.max_timestamp);
+      return true;
+    });
+    if (!stop.ok()) return stop.status();
+    return t;
+  }
+};
+
+Result<std::unique_ptr<partition_reader>> partition_reader::open(const std::string& dir, const std::string& name,
+                                                                 const partition_options& options) {
+  auto p = std::make_unique<impl>();
+  p->dir = dir;
+  p->name = name;
+  p->opts = options;
+  p->max_batch = readable_batch_limit(options.max_message_bytes);
+  p->io = make_io_backend();
+  if (!path_exists(dir)) KAPPA_RETURN_IF_ERROR(make_dirs(dir));
+  {
+    partition_lock lock = partition_lock::try_acquire_for_recovery(dir);
+    p->writer_active = !lock.held();
+    if (lock.held()) {
+      active_segment a;
+      recovery_report report;
+      KAPPA_RETURN_IF_ERROR(recover_partition(*p->io, dir, name, p->max_batch, &a, &report));
+    }
+  }
+  KAPPA_RETURN_IF_ERROR(p->refresh_segments());
+  p->buf.resize(kReadChunk);
+  if (p->bases.empty()) {
+    // A partition nobody has written yet: start at its future first segment.
+    p->bases.push_back(0);
+    KAPPA_RETURN_IF_ERROR(make_dirs(dir));
+    KAPPA_ASSIGN_OR_RETURN(unique_fd f, open_file(segment_path(dir, 0, format::kLogSuffix), O_RDWR | O_CREAT));
+  }
+  KAPPA_RETURN_IF_ERROR(p->open_segment(0, 0));
+  p->position = p->target = p->bases[0];
+  return std::unique_ptr<partition_reader>(new partition_reader(std::move(p)));
+}
+
+partition_reader::partition_reader(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+partition_reader::~partition_reader() = default;
+
+int64_t partition_reader::log_start_offset() const { return impl_->bases.front(); }
+
+Result<int64_t> partition_reader::log_end_offset() {
+  KAPPA_ASSIGN_OR_RETURN(auto t, impl_->scan_tail());
+  return t.end_offset;
+}
+
+Result<int64_t> partition_reader::newest_timestamp() {
+  KAPPA_ASSIGN_OR_RETURN(auto t, impl_->scan_tail());
+  int64_t newest = t.max_ts;
+  for (size_t i = 0; i + 1 < impl_->bases.size(); i++) {
+    time_index times = impl_->load_times(impl_->bases[i]);
+    if (!times.empty()) newest = std::max(newest, times.entries().back().timestamp);
+  }
+  return newest;
+}
+
+Status partition_reader::seek(int64_t offset) {
+  auto& p = *impl_;
+  KAPPA_RETURN_IF_ERROR(p.refresh_segments());
+  size_t i = 0;
+  while (i + 1 < p.bases.size() && p.bases[i + 1] <= offset) i++;
+  uint64_t pos = offset > p.bases[i] ? p.load_index(p.bases[i]).lookup(offset) : 0;
+  KAPPA_RETURN_IF_ERROR(p.open_segment(i, pos));
+  p.target = std::max(offset, p.bases[i]);
+  p.position = p.target;
+  p.ts_target = INT64_MIN;
+  return Status::OK();
+}
+
+Status partition_reader::seek_to_timestamp(int64_t ts) {
+  auto& p = *impl_;
+  KAPPA_RETURN_IF_ERROR(p.refresh_segments());
+  // The first segment whose newest timestamp reaches ts (sealed segments'
+  // time indexes end with their newest timestamp).
+  size_t i = 0;
+  time_index times(p.bases[0]);
+  for (;; i++) {
+    times = p.load_times(p.bases[i]);
+    if (i + 1 == p.bases.size()) break;
+    if (times.empty() || times.entries().back().timestamp >= ts) break;
+  }
+  int64_t from = times.lookup(ts);
+  uint64_t pos = from < 0 ? 0 : p.load_index(p.bases[i]).lookup(from);
+  KAPPA_RETURN_IF_ERROR(p.open_segment(i, pos));
+  p.target = p.position = p.bases[i];
+  p.ts_target = ts;
+  return Status::OK();
+}
+
+Result<partition_reader::status> partition_reader::next(record_view* out) { return impl_->next(out); }
+const corruption_info& partition_reader::corruption() const { return impl_->bad; }
+Result<int64_t> partition_reader::skip_corrupt() { return impl_->skip_corrupt(); }
+int64_t partition_reader::position() const { return impl_->position; }
+
+log_watcher::log_watcher() { fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
+log_watcher::~log_watcher() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status log_watcher::add(const std::string& dir) {
+  if (fd_ < 0) return Status::OK();  // no inotify: wait() falls back to its timeout
+  if (::inotify_add_watch(fd_, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+    return Status::FromErrno("watch " + dir, errno);
+  return Status::OK();
+}
+
+Status log_watcher::wait(int timeout_ms) {
+  if (fd_ < 0) {
+    ::poll(nullptr, 0, timeout_ms < 0 || timeout_ms > 100 ? 100 : timeout_ms);
+    return Status::OK();
+  }
+  pollfd pfd{fd_, POLLIN, 0};
+  int rc = ::poll(&pfd, 1, timeout_ms);
+  if (rc < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
+  char drain[4096];
+  while (::read(fd_, drain, sizeof drain) > 0) {
+  }
+  return Status::OK();
+}
+
+}  // namespace kappa

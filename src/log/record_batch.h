@@ -1,0 +1,105 @@
+// RecordBatch v2: encoding (batch_builder) and checked decoding
+// (check_batch + record_iterator). Layout: include/kappa/log/format.h.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "kappa/log/format.h"
+#include "kappa/record.h"
+
+namespace kappa {
+
+// The decoded fixed header of a batch.
+struct batch_header {
+  int64_t base_offset = 0;
+  int32_t batch_length = 0;  // bytes after the length field
+  int32_t leader_epoch = 0;
+  int8_t magic = 0;
+  uint32_t crc = 0;
+  int16_t attributes = 0;
+  int32_t last_offset_delta = 0;
+  int64_t base_timestamp = 0;
+  int64_t max_timestamp = 0;
+  int64_t producer_id = 0;
+  int16_t producer_epoch = 0;
+  int32_t base_sequence = 0;
+  int32_t record_count = 0;
+
+  int64_t last_offset() const { return base_offset + last_offset_delta; }
+  size_t total_size() const { return static_cast<size_t>(batch_length) + format::kLogOverhead; }
+};
+
+enum class batch_state {
+  ok,          // a whole batch with a valid CRC
+  incomplete,  // the bytes end before the batch does (a torn or in-flight tail)
+  corrupt,     // a whole-length batch that fails a structural check or its CRC
+};
+
+// Checks the batch at [p, p + avail). max_batch_bytes bounds the length field
+// so a damaged length never makes a caller allocate or wait for gigabytes.
+// On ok, *h is the header; on corrupt, *why says what is wrong.
+batch_state check_batch(const char* p, size_t avail, size_t max_batch_bytes, batch_header* h, std::string* why);
+
+// The total size a batch's length field claims. REQUIRES: at least
+// kLogOverhead bytes at p, and check_batch() did not call the length corrupt.
+size_t batch_total_size(const char* p);
+
+// Only the fixed fields, no CRC or length bound: for tools that show damage.
+bool parse_batch_header(const char* p, size_t avail, batch_header* h);
+
+// Walks the records of a checked batch. REQUIRES: the batch passed
+// check_batch() and its bytes stay live while the iterator is used.
+class record_iterator {
+ public:
+  record_iterator(const batch_header& h, const char* batch_start);
+  // 1: *out holds the next record; 0: no more; -1: a record is malformed
+  // (only possible if the CRC matched damaged bytes) — see error().
+  int next(record_view* out);
+  const char* error() const { return error_; }
+
+ private:
+  const char* p_;
+  const char* end_;
+  int64_t base_offset_, base_timestamp_;
+  int32_t remaining_;
+  const char* error_ = "";
+};
+
+// Encodes one batch in place into a caller-provided buffer.
+//   builder.start(buf, cap, base_offset);
+//   while (builder.append(ts, key, value)) ...;   // false: would not fit
+//   size_t n = builder.finish();                  // header + CRC written
+class batch_builder {
+ public:
+  void start(char* dst, size_t capacity, int64_t base_offset);
+  // Adds a record if it fits; false (and nothing written) if not. A record
+  // that does not fit even in an empty batch never will: callers compare
+  // encoded_size() against their limit first.
+  bool append(int64_t timestamp, bytes_view key, bytes_view value,
+              std::span<const record_header> headers = {});
+  // Bytes the record takes inside a batch whose first timestamp is
+  // base_ts and with offset delta `delta` (an upper bound is fine for checks).
+  static size_t encoded_size(int64_t ts_delta, int32_t offset_delta, bytes_view key, bytes_view value,
+                             std::span<const record_header> headers = {});
+  size_t finish();
+
+  bool empty() const { return count_ == 0; }
+  int32_t count() const { return count_; }
+  size_t size() const { return static_cast<size_t>(p_ - dst_); }
+  int64_t base_offset() const { return base_offset_; }
+  int64_t last_offset() const { return base_offset_ + count_ - 1; }
+  int64_t max_timestamp() const { return max_ts_; }
+  int64_t base_timestamp() const { return base_ts_; }
+
+ private:
+  char* dst_ = nullptr;
+  char* p_ = nullptr;
+  char* end_ = nullptr;
+  int64_t base_offset_ = 0, base_ts_ = 0, max_ts_ = 0;
+  int32_t count_ = 0;
+};
+
+}  // namespace kappa
