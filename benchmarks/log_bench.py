@@ -23,6 +23,18 @@ After the timed runs, one untimed `consume` is checked against the input: the
 default output format (value + newline) must reproduce the input file byte for
 byte, so a fast but wrong consume cannot pass (--no-verify skips this).
 
+Method notes: each timed command, baseline or kappa, is started the same way
+(through a throwaway `sh`, so that ru_maxrss is the command's own and not
+inherited from this Python process; see run_measured) and timed from launch
+to exit. Before each one, output left by the previous run is deleted and
+synced, and fresh memory is touched and freed (see prefault), untimed, so
+every command starts from the same state. MB/s is always input bytes / s,
+also for the rows that read the (slightly larger) segment files.
+
+Usage: benchmarks/log_bench.py [--kappa PATH] [--records N] [--work DIR]
+       [--repeat R] [--io posix|uring] [--check] ...    (see --help)
+       tools/bench.sh [same options]                  (builds first)
+
 Exit status: 0 after a report, whatever the numbers (benchmarks report, they do
 not fail); with --check, 1 when a target is missed. 1 when a command fails,
 2 for a usage error. Python 3 standard library only.
@@ -83,9 +95,20 @@ def _set_child_subreaper():
 
 SUBREAPER = _set_child_subreaper()
 
-# $1 = pid file; the rest is the command. A background job's stdin would be
-# /dev/null, so the real stdin is passed through fd 9.
-_LAUNCH = 'p=$1; shift; exec 9<&0; "$@" <&9 9<&- & echo $! > "$p"'
+# $1 = pid file, $2 = read end of a "go" pipe; the rest is the command. The
+# job waits for "go" until sh has exited: a command that ended first could be
+# reaped by sh and be lost to us. A background job's stdin would be /dev/null,
+# so the real stdin is passed through fd 9.
+_LAUNCH = ('p=$1; g=$2; shift 2; exec 9<&0; eval "exec 8<&$g $g<&-"; '
+           '{ read -r _ <&8; exec "$@" <&9 8<&- 9<&-; } & echo $! > "$p"')
+
+
+def kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def run_measured(argv, *, stdin=None, stdout=subprocess.DEVNULL, env=None,
@@ -105,13 +128,22 @@ def run_measured(argv, *, stdin=None, stdout=subprocess.DEVNULL, env=None,
             tempfile.NamedTemporaryFile("r", prefix="kappa-bench-pid-") as pidf:
         t0 = time.perf_counter()
         if SUBREAPER:
-            sh = subprocess.Popen(["/bin/sh", "-c", _LAUNCH, "sh", pidf.name,
-                                   *argv], stdin=stdin, stdout=stdout,
-                                  stderr=err, env=env)
-            if sh.wait() != 0:
-                raise RunError(f"could not launch {what or argv[0]}")
-            pidf.seek(0)
-            pid = int(pidf.read())
+            go_r, go_w = os.pipe()
+            try:
+                sh = subprocess.Popen(["/bin/sh", "-c", _LAUNCH, "sh",
+                                       pidf.name, str(go_r), *argv],
+                                      stdin=stdin, stdout=stdout, stderr=err,
+                                      env=env, pass_fds=(go_r,))
+                os.close(go_r)
+                rc_sh = sh.wait()
+                pidf.seek(0)
+                pid_text = pidf.read().strip()
+                if rc_sh != 0 or not pid_text.isdigit():
+                    raise RunError(f"could not launch {what or argv[0]}")
+                pid = int(pid_text)
+                os.write(go_w, b"go\n")
+            finally:
+                os.close(go_w)
         else:
             pid = subprocess.Popen(argv, stdin=stdin, stdout=stdout,
                                    stderr=err, env=env).pid
@@ -119,7 +151,7 @@ def run_measured(argv, *, stdin=None, stdout=subprocess.DEVNULL, env=None,
 
         def expire():
             timed_out.set()
-            os.kill(pid, signal.SIGKILL)
+            kill(pid)
 
         timer = threading.Timer(timeout, expire) if timeout else None
         if timer:
@@ -129,8 +161,8 @@ def run_measured(argv, *, stdin=None, stdout=subprocess.DEVNULL, env=None,
             _, status, usage = os.wait4(pid, 0)
         except BaseException:
             # A backgrounded job ignores SIGINT: stop it ourselves on Ctrl-C.
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            if kill(pid):
+                os.waitpid(pid, 0)
             raise
         finally:
             if timer:

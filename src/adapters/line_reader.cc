@@ -20,7 +20,7 @@ line_reader::result line_reader::next(std::string_view* line, int timeout_ms) {
       start_ += n + 1;
       scanned_ = 0;
       line_no_++;
-      if (discarding_) {
+      if (discarding_ || n > max_line_) {
         discarding_ = false;
         return result::too_long;
       }
@@ -34,7 +34,7 @@ line_reader::result line_reader::next(std::string_view* line, int timeout_ms) {
       scanned_ = 0;
       size_t n = end_ - start_;
       start_ = end_;
-      if (discarding_) {
+      if (discarding_ || n > max_line_) {
         discarding_ = false;
         return result::too_long;
       }

@@ -34,6 +34,11 @@ inline char* put(char* p, int64_t v) {
 // from [p, end). Returns the byte after it, or nullptr if it is truncated or
 // too long: callers treat that as corruption.
 inline const char* get(const char* p, const char* end, int64_t* out, int max_bytes) {
+  // Fast path: most lengths and deltas in a batch fit one byte.
+  if (p < end && static_cast<signed char>(*p) >= 0) [[likely]] {
+    *out = unzigzag(static_cast<unsigned char>(*p));
+    return p + 1;
+  }
   uint64_t u = 0;
   for (int shift = 0, i = 0; i < max_bytes; i++, shift += 7) {
     if (p >= end) return nullptr;

@@ -78,23 +78,19 @@ def test_kafka_vector_keys_land_where_kafka_puts_them(k):
     for n in (3, 7, 16):
         topic = "mm%d" % n
         k.create(topic, "--partitions", str(n))
-        keys = list(KAFKA_MURMUR2)
+        keys = list(KAFKA_MURMUR2) + list(JAVA_PARTITION_OF_1000)
         k.produce(topic, [kk + b":value-" + kk for kk in keys], "-K", ":")
         got = placements(k, topic)
         for key, h in KAFKA_MURMUR2.items():
             want = (h & 0x7FFFFFFF) % n           # straight from Kafka's numbers
             check(got.get(key) == {want}, "%d partitions: key %r landed in %s, Kafka puts it in %d"
                   % (n, key, sorted(got.get(key, [])), want))
-
-
-def test_java_partitioner_1000_partitions(k):
-    k.create("wide", "--partitions", "1000")
-    keys = list(JAVA_PARTITION_OF_1000)
-    k.produce("wide", [kk + b":v" for kk in keys], "-K", ":")
-    got = placements(k, "wide")
-    for key, p in JAVA_PARTITION_OF_1000.items():
-        check(got.get(key) == {p}, "1000 partitions: key %r in %s, Java client puts it in %d"
-              % (key, sorted(got.get(key, [])), p))
+        # keys whose length is 1 mod 4 (not covered by UtilsTest), via the port that
+        # test_murmur2_port_matches_kafka_vectors checked against the Java partitioner
+        for key in JAVA_PARTITION_OF_1000:
+            want = partition_for(key, n)
+            check(got.get(key) == {want}, "%d partitions: key %r landed in %s, Kafka puts it in %d"
+                  % (n, key, sorted(got.get(key, [])), want))
 
 
 def test_many_keys_with_key_delimiter(k):
