@@ -27,7 +27,7 @@ struct source {
   int32_t partition;
   std::unique_ptr<partition_reader> reader;
   int64_t stop_at = INT64_MAX;  // end of the log as of start, unless following
-  int64_t printed_next = -1;    // offset after the last record printed
+  int64_t printed_next = -1;    // the position to commit: after the last record printed
   bool done = false;
 };
 
@@ -77,6 +77,9 @@ int consume(const consume_opts& o, context& ctx) {
     else if (f.k == start_spec::from_end) st = s.reader->seek(std::max(s.reader->log_start_offset(), end.value() - f.v));
     else st = s.reader->seek_to_timestamp(f.v);
     if (!st.ok()) return fail(st);
+    // Like Kafka's auto-commit, a group commits its position even when
+    // nothing was printed (so --from latest sticks).
+    if (f.k != start_spec::timestamp || committed.count(p)) s.printed_next = s.reader->position();
     if (o.follow) {
       st = watcher.add(dd->partition_dir(o.topic, p));
       if (!st.ok()) return fail(st);

@@ -43,6 +43,7 @@ struct partition_reader::impl {
   int64_t target = 0;            // skip records below this offset
   int64_t ts_target = INT64_MIN; // skip records until one has timestamp >= this
   int64_t position = 0;
+  bool seeking = false;  // no record returned since the last seek
   corruption_info bad;
   uint64_t skip_from = 0;  // where the damage starts (file position)
 
@@ -97,6 +98,7 @@ struct partition_reader::impl {
             ts_target = INT64_MIN;
           }
           position = out->offset + 1;
+          seeking = false;
           return status::record;
         }
         in_batch = false;
@@ -129,6 +131,21 @@ struct partition_reader::impl {
           return status::end;
         }
         KAPPA_RETURN_IF_ERROR(corrupt_at(buf_pos + cur, why));
+        if (seeking) {
+          // Nothing returned since a seek: if the damage ends at or before
+          // the requested offset, it was never asked for; step over it.
+          int64_t saved_position = position, saved_target = target;
+          bad.offset = bases[seg];
+          KAPPA_ASSIGN_OR_RETURN(int64_t after, skip_corrupt());
+          if (after <= saved_target && seg_of(bad.segment) == seg) {
+            position = target = saved_target;
+            continue;
+          }
+          KAPPA_RETURN_IF_ERROR(open_segment(seg_of(bad.segment), bad.position));
+          position = saved_position;
+          target = saved_target;
+          bad.offset = target;
+        }
         return status::corrupt;
       }
       KAPPA_ASSIGN_OR_RETURN(size_t got, fill());
@@ -152,6 +169,12 @@ struct partition_reader::impl {
       KAPPA_RETURN_IF_ERROR(open_segment(seg + 1, 0));
       position = std::max(position, bases[seg]);
     }
+  }
+
+  size_t seg_of(const std::string& path) const {
+    for (size_t i = 0; i < bases.size(); i++)
+      if (segment_path(dir, bases[i], format::kLogSuffix) == path) return i;
+    return seg;
   }
 
   // Is there a valid batch at file position pos of the open segment?
@@ -301,6 +324,7 @@ Status partition_reader::seek(int64_t offset) {
   p.target = std::max(offset, p.bases[i]);
   p.position = p.target;
   p.ts_target = INT64_MIN;
+  p.seeking = p.target > p.bases[i];
   return Status::OK();
 }
 
