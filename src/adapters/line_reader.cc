@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -12,7 +13,7 @@ static constexpr size_t kChunk = 1u << 20;
 
 line_reader::line_reader(int fd, size_t max_line) : fd_(fd), max_line_(max_line), buf_(kChunk + kLinePadding) {}
 
-line_reader::result line_reader::next(std::string_view* line, int timeout_ms) {
+line_reader::result line_reader::next(std::string_view* line, clock::time_point deadline) {
   for (;;) {
     const char* base = buf_.data() + start_;
     if (auto* nl = static_cast<const char*>(std::memchr(base + scanned_, '\n', end_ - start_ - scanned_))) {
@@ -53,7 +54,9 @@ line_reader::result line_reader::next(std::string_view* line, int timeout_ms) {
       start_ = 0;
     }
     if (buf_.size() - kLinePadding - end_ < kChunk / 4) buf_.resize((buf_.size() - kLinePadding) * 2 + kLinePadding);
-    if (timeout_ms >= 0) {
+    if (deadline != clock::time_point::max()) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+      int timeout_ms = static_cast<int>(std::max<int64_t>(0, left));
       pollfd p{fd_, POLLIN, 0};
       int rc = ::poll(&p, 1, timeout_ms);
       if (rc == 0) return result::timeout;

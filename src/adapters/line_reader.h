@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -23,9 +24,11 @@ class line_reader {
   // too_long (with its number), never buffered whole.
   line_reader(int fd, size_t max_line);
 
-  // The next line into *line. With timeout_ms >= 0, returns `timeout` when
-  // no whole line arrives within that time (slow input); -1 waits forever.
-  result next(std::string_view* line, int timeout_ms = -1);
+  // The next line into *line. With a deadline (steady clock), returns
+  // `timeout` when no whole line has arrived by then (slow input); the
+  // clock is only read when the reader would otherwise block.
+  using clock = std::chrono::steady_clock;
+  result next(std::string_view* line, clock::time_point deadline = clock::time_point::max());
   // 1-based number of the line last returned (or skipped as too long).
   uint64_t line_number() const { return line_no_; }
   int error() const { return errno_; }

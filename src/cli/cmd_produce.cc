@@ -74,20 +74,16 @@ class producer {
   int loop() {
     line_reader in(0, static_cast<size_t>(t_.config.get_int("max.message.bytes")));
     std::string_view line;
-    auto pending_since = std::chrono::steady_clock::time_point::max();
+    using clock = line_reader::clock;
+    auto deadline = clock::time_point::max();  // when the oldest unflushed record has waited linger.ms
     for (;;) {
-      int timeout = -1;
-      if (pending_since != std::chrono::steady_clock::time_point::max()) {
-        auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - pending_since).count();
-        timeout = static_cast<int>(std::max<int64_t>(0, o_.linger_ms - waited));
-      }
-      auto r = in.next(&line, timeout);
+      auto r = in.next(&line, deadline);
       if (r == line_reader::result::eof) return kExitOk;
       if (r == line_reader::result::timeout) {
         // Input went quiet: make what we have visible and durable.
         Status st = sync_all();
         if (!st.ok()) return fail(st);
-        pending_since = std::chrono::steady_clock::time_point::max();
+        deadline = clock::time_point::max();
         continue;
       }
       if (r == line_reader::result::error) {
@@ -103,7 +99,7 @@ class producer {
       lines_++;
       int rc = one_line(in.line_number(), line);
       if (rc != kExitOk) return rc;
-      if (pending_since == std::chrono::steady_clock::time_point::max()) pending_since = std::chrono::steady_clock::now();
+      if (deadline == clock::time_point::max()) deadline = clock::now() + std::chrono::milliseconds(o_.linger_ms);
       prog_.update(records_, in.bytes_read());
     }
   }

@@ -21,6 +21,7 @@
 namespace kappa {
 
 static constexpr size_t kReadChunk = 1u << 20;
+static constexpr size_t kHeadroom = 1u << 20;
 static constexpr size_t kIndexLimit = 64u << 20;
 
 struct partition_reader::impl {
@@ -34,9 +35,19 @@ struct partition_reader::impl {
   unique_fd fd;
   std::string seg_path;
 
-  std::vector<char> buf;
-  uint64_t buf_pos = 0;  // file position of buf[0]
+  // Two chunk buffers: the active one holds the batches being handed out;
+  // the other receives the next chunk (read ahead, on another core with
+  // io_uring) so the copy from the page cache overlaps decoding. Each has
+  // kHeadroom bytes in front to prepend the partial batch left over from
+  // the previous chunk.
+  std::vector<char> mem[2];
+  int act = 0;
+  char* buf = nullptr;      // active bytes: buf[0, len) is file [buf_pos, +len)
+  size_t buf_cap = 0;       // usable bytes from buf to the end of mem[act]
+  uint64_t buf_pos = 0;
   size_t len = 0, cur = 0;
+  bool ahead = false;       // a read of the next chunk is in flight
+  uint64_t ahead_pos = 0;
   bool in_batch = false;
   record_iterator it{batch_header{}, nullptr};
   uint64_t batch_pos = 0;        // file position of the batch being iterated
@@ -47,10 +58,27 @@ struct partition_reader::impl {
   corruption_info bad;
   uint64_t skip_from = 0;  // where the damage starts (file position)
 
+  ~impl() { (void)cancel_read_ahead(); }
+
+  Status cancel_read_ahead() {
+    if (!ahead) return Status::OK();
+    ahead = false;
+    return io->wait_read().status();
+  }
+
+  void read_ahead() {
+    if (ahead || mem[1 - act].size() < kHeadroom + kReadChunk) return;
+    ahead_pos = buf_pos + len;
+    if (io->submit_read(fd.get(), mem[1 - act].data() + kHeadroom, kReadChunk, ahead_pos).ok()) ahead = true;
+  }
+
   Status open_segment(size_t i, uint64_t pos) {
+    KAPPA_RETURN_IF_ERROR(cancel_read_ahead());
     seg = i;
     seg_path = segment_path(dir, bases[i], format::kLogSuffix);
     KAPPA_ASSIGN_OR_RETURN(fd, open_file(seg_path, O_RDONLY));
+    buf = mem[act].data();
+    buf_cap = mem[act].size();
     buf_pos = pos;
     len = cur = 0;
     in_batch = false;
@@ -65,19 +93,43 @@ struct partition_reader::impl {
 
   // Reads more of the segment after the unconsumed bytes. Returns bytes got.
   Result<size_t> fill() {
-    if (cur > 0) {
-      std::memmove(buf.data(), buf.data() + cur, len - cur);
-      buf_pos += cur;
-      len -= cur;
-      cur = 0;
+    size_t left = len - cur;
+    if (ahead) {
+      ahead = false;
+      KAPPA_ASSIGN_OR_RETURN(size_t got, io->wait_read());
+      if (got > 0 && ahead_pos == buf_pos + len && left <= kHeadroom) {
+        char* next = mem[1 - act].data() + kHeadroom;
+        std::memcpy(next - left, buf + cur, left);
+        act = 1 - act;
+        buf = next - left;
+        buf_cap = mem[act].size() - (kHeadroom - left);
+        buf_pos = ahead_pos - left;
+        len = left + got;
+        cur = 0;
+        read_ahead();
+        return got;
+      }
+      // Stale (the tail was dropped) or empty: read synchronously below.
     }
+    // Compact the partial batch to the front of the active buffer, growing
+    // it when one batch is larger than the buffer.
+    std::memmove(mem[act].data(), buf + cur, left);
+    buf = mem[act].data();
+    buf_pos += cur;
+    len = left;
+    cur = 0;
     if (len >= format::kLogOverhead) {
-      size_t need = batch_total_size(buf.data());
-      if (need > buf.size() && need <= max_batch) buf.resize(need);
+      size_t need = batch_total_size(buf);
+      if (need > mem[act].size() && need <= max_batch) {
+        mem[act].resize(need);
+        buf = mem[act].data();
+      }
     }
-    if (len == buf.size()) return size_t{0};
-    KAPPA_ASSIGN_OR_RETURN(size_t got, io->read(fd.get(), buf.data() + len, buf.size() - len, buf_pos + len));
+    buf_cap = mem[act].size();
+    if (len == buf_cap) return size_t{0};
+    KAPPA_ASSIGN_OR_RETURN(size_t got, io->read(fd.get(), buf + len, buf_cap - len, buf_pos + len));
     len += got;
+    if (got > 0) read_ahead();
     return got;
   }
 
@@ -110,7 +162,7 @@ struct partition_reader::impl {
       }
       batch_header h;
       std::string why;
-      batch_state st = check_batch(buf.data() + cur, len - cur, max_batch, &h, &why);
+      batch_state st = check_batch(buf + cur, len - cur, max_batch, &h, &why);
       if (st == batch_state::ok) {
         batch_pos = buf_pos + cur;
         cur += h.total_size();
@@ -118,7 +170,7 @@ struct partition_reader::impl {
           position = std::max(position, h.last_offset() + 1);
           continue;
         }
-        it = record_iterator(h, buf.data() + batch_pos - buf_pos);
+        it = record_iterator(h, buf + (batch_pos - buf_pos));
         in_batch = true;
         continue;
       }
@@ -282,7 +334,8 @@ Result<std::unique_ptr<partition_reader>> partition_reader::open(const std::stri
     }
   }
   KAPPA_RETURN_IF_ERROR(p->refresh_segments());
-  p->buf.resize(kReadChunk);
+  p->mem[0].resize(kHeadroom + kReadChunk);
+  p->mem[1].resize(kHeadroom + kReadChunk);
   if (p->bases.empty()) {
     // A partition nobody has written yet: start at its future first segment.
     p->bases.push_back(0);

@@ -33,7 +33,7 @@ inline char* put(char* p, int64_t v) {
 // Reads a zig-zag varint of at most max_bytes (5 for varint, 10 for varlong)
 // from [p, end). Returns the byte after it, or nullptr if it is truncated or
 // too long: callers treat that as corruption.
-inline const char* get(const char* p, const char* end, int64_t* out, int max_bytes) {
+[[gnu::always_inline]] inline const char* get(const char* p, const char* end, int64_t* out, int max_bytes) {
   // Fast path: most lengths and deltas in a batch fit one byte.
   if (p < end && static_cast<signed char>(*p) >= 0) [[likely]] {
     *out = unzigzag(static_cast<unsigned char>(*p));
@@ -51,7 +51,7 @@ inline const char* get(const char* p, const char* end, int64_t* out, int max_byt
   }
   return nullptr;
 }
-inline const char* get32(const char* p, const char* end, int64_t* out) { return get(p, end, out, 5); }
-inline const char* get64(const char* p, const char* end, int64_t* out) { return get(p, end, out, 10); }
+[[gnu::always_inline]] inline const char* get32(const char* p, const char* end, int64_t* out) { return get(p, end, out, 5); }
+[[gnu::always_inline]] inline const char* get64(const char* p, const char* end, int64_t* out) { return get(p, end, out, 10); }
 
 }  // namespace kappa::varint
