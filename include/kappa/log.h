@@ -99,6 +99,10 @@ class partition_reader {
   // `corrupt`: damage at the read position, see corruption(); the reader
   // stays before it until skip_corrupt(). Errors of the OS come as Status.
   Result<status> next(record_view* out);
+  // Like next(), for up to `max` records of one batch at once (the fast
+  // path of a sequential scan): *count records are in out[0, *count), all
+  // valid until the next call. status::record whenever *count > 0.
+  Result<status> next_many(record_view* out, size_t max, size_t* count);
   const corruption_info& corruption() const;
   // Steps over the damage last reported: to the next valid batch the
   // segment's own structure or index vouches for, else to the next segment.

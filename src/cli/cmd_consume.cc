@@ -113,19 +113,22 @@ int consume(const consume_opts& o, context& ctx) {
     return code;
   };
 
-  record_view rec;
+  constexpr size_t kMany = 512;
+  std::vector<record_view> recs(kMany);
   const std::string& topic = o.topic;
+  const bool plain = !o.json && o.format.empty();
   for (;;) {
     bool progressed = false, all_done = true;
     for (auto& s : srcs) {
       if (s.done) continue;
       all_done = false;
-      for (int n = 0; n < 4096; n++) {
+      for (int turn = 0; turn < 64 && !s.done; turn++) {
         if (s.reader->position() >= s.stop_at) {
           s.done = true;
           break;
         }
-        auto r = s.reader->next(&rec);
+        size_t n = 0;
+        auto r = s.reader->next_many(recs.data(), kMany, &n);
         if (!r.ok()) return finish(fail(r.status()));
         if (r.value() == partition_reader::status::end) {
           if (!o.follow) s.done = true;
@@ -149,14 +152,22 @@ int consume(const consume_opts& o, context& ctx) {
           progressed = true;
           continue;
         }
-        if (rec.offset >= s.stop_at) {
-          s.done = true;
-          break;
-        }
-        fmt->write(out, topic, s.partition, rec);
-        s.printed_next = rec.offset + 1;
         progressed = true;
-        if (++printed == o.count) return finish(kExitOk);
+        for (size_t i = 0; i < n; i++) {
+          const record_view& rec = recs[i];
+          if (rec.offset >= s.stop_at) {
+            s.done = true;
+            break;
+          }
+          if (plain) {
+            out.put(rec.value.view());
+            out.put('\n');
+          } else {
+            fmt->write(out, topic, s.partition, rec);
+          }
+          s.printed_next = rec.offset + 1;
+          if (++printed == o.count) return finish(kExitOk);
+        }
       }
       if (out.failed()) return finish(out.error() == EPIPE ? kExitOk : kExitRuntime);
     }

@@ -75,7 +75,6 @@ class uring_backend final : public io_backend {
     read_ = {true, fd, static_cast<const char*>(buf), n, off};
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     io_uring_prep_read(sqe, fd, buf, static_cast<unsigned>(n), off);
-    io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);  // read ahead on another core
     io_uring_sqe_set_data64(sqe, kReadTag);
     if (io_uring_submit(&ring_) < 0) {
       read_sync_fallback_ = true;

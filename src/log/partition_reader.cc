@@ -405,6 +405,22 @@ Status partition_reader::seek_to_timestamp(int64_t ts) {
 }
 
 Result<partition_reader::status> partition_reader::next(record_view* out) { return impl_->next(out); }
+
+Result<partition_reader::status> partition_reader::next_many(record_view* out, size_t max, size_t* count) {
+  auto& p = *impl_;
+  *count = 0;
+  if (max == 0) return status::record;
+  KAPPA_ASSIGN_OR_RETURN(status st, p.next(out));
+  if (st != status::record) return st;
+  size_t n = 1;
+  // The rest of the same batch: offsets only grow, so the seek filters of
+  // next() are already satisfied. A malformed record stops here and is
+  // reported by the next call.
+  while (n < max && p.in_batch && p.it.next(&out[n]) == 1) n++;
+  p.position = out[n - 1].offset + 1;
+  *count = n;
+  return status::record;
+}
 const corruption_info& partition_reader::corruption() const { return impl_->bad; }
 Result<int64_t> partition_reader::skip_corrupt() { return impl_->skip_corrupt(); }
 int64_t partition_reader::position() const { return impl_->position; }
