@@ -58,6 +58,11 @@ bool json_fields::integer(std::string_view field, int64_t* out, std::string* why
   }
   if (e.type() == simdjson::dom::element_type::INT64) {
     *out = e.get_int64().value_unsafe();
+    if (*out < 0) {
+      *why = "field '" + std::string(field) + "' is negative (" + std::to_string(*out) +
+             "); timestamps are milliseconds since the epoch";
+      return false;
+    }
     return true;
   }
   if (e.type() == simdjson::dom::element_type::UINT64) {

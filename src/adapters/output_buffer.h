@@ -15,6 +15,7 @@ class output_buffer {
   ~output_buffer() { flush(); }
 
   void put(std::string_view s) {
+    if (s.empty()) return;  // a null value's view has no data pointer
     if (s.size() > buf_.size() - len_) {
       if (!flush()) return;
       if (s.size() > buf_.size()) {

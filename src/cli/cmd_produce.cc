@@ -163,7 +163,8 @@ class producer {
         if (!a.ok()) return fail(a.status());
         dlq_ = std::move(a.value());
       }
-      record_header h[2] = {{"kappa.error", bytes_view::of(why)}, {"kappa.line", bytes_view::of(std::to_string(line_no))}};
+      std::string line_text = std::to_string(line_no);  // must outlive the append
+      record_header h[2] = {{"kappa.error", bytes_view::of(why)}, {"kappa.line", bytes_view::of(line_text)}};
       Status st = dlq_->append(now_ms(), bytes_view::null(), bytes_view::of(line), h);
       if (!st.ok()) return fail(st);
       if (++dead_lettered_ <= 10) note("dead-lettered " + where + " to topic " + dlq_topic_.name + ": " + why);

@@ -317,8 +317,11 @@ def run_tests(namespace):
     if only:
         wanted = set(only.split(","))
         tests = [(n, f) for n, f in tests if n in wanted or n[5:] in wanted]
-    if not os.access(KAPPA_BIN, os.X_OK):
-        print("FAIL setup: kappa binary %s not found or not executable (set KAPPA_BIN)" % KAPPA_BIN)
+    try:
+        subprocess.run([KAPPA_BIN, "--version"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.SubprocessError) as e:
+        print("FAIL setup: cannot run kappa binary %s (set KAPPA_BIN): %s" % (KAPPA_BIN, e))
         sys.exit(1)
     failed = 0
     for name, fn in tests:

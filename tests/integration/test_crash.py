@@ -9,7 +9,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_reader  # noqa: E402
-from kappa_harness import check, run_tests, short  # noqa: E402
+from kappa_harness import LineReader, check, run_tests, short, stop  # noqa: E402
 
 SEED = int(os.environ.get("KAPPA_TEST_SEED", str(int(time.time()) % 100000)))
 
@@ -29,6 +29,9 @@ def check_prefix_stream(k, topic, expected):
 def test_kill9_producer_leaves_clean_prefix(k):
     rnd = random.Random(SEED)
     k.create("crash", "--config", "segment.bytes=8192")
+    # a follower running through all the crashes must only ever print whole records
+    follower = k.spawn("consume", "crash", "--follow", stdin=subprocess.DEVNULL)
+    followed = LineReader(follower.stdout)
     stream = []
     written_total = 0
     rounds_with_data = 0
@@ -75,6 +78,13 @@ def test_kill9_producer_leaves_clean_prefix(k):
     check(len(rep.records) == len(stream) + 2, "reader sees %d records, consume %d"
           % (len(rep.records), len(stream) + 2))
     k.ok("verify", "crash")
+    seen = followed.collect(len(stream) + 2, 15)
+    stop(follower, signal.SIGINT)
+    want = stream + [b"after-1", b"after-2"]
+    check(seen == want, "consume --follow running through the kill -9 rounds printed %d lines, "
+          "the log holds %d; first difference at %s" % (
+              len(seen), len(want),
+              next((i for i, (a, e) in enumerate(zip(seen, want)) if a != e), "the end")))
 
 
 def make_batches(k, topic, pieces=6, per=15):
@@ -119,6 +129,35 @@ def test_torn_tail_recovered_to_whole_batches(k):
     rep = k.reader_check("torn")
     check(rep.ok, "kafka_reader after recovery: %s" % rep.problems[:3])
     k.ok("verify", "torn")
+
+
+def test_torn_tail_in_fresh_segment(k):
+    # the only batch of a just-rolled segment is torn: recovery leaves the segment empty
+    # (or removes it) and the next append lands at the same base offset
+    k.create("fresh", "--config", "segment.bytes=4096")
+    sent = []
+    piece = 0
+    while len(k.logs("fresh")) < 2 and piece < 50:
+        lines = [("fresh-%02d-%02d-%s" % (piece, i, "f" * 30)).encode() for i in range(20)]
+        k.produce("fresh", lines)
+        sent += lines
+        piece += 1
+    logs = k.logs("fresh")
+    check(len(logs) == 2, "setup: no roll")
+    with open(logs[-1], "rb") as f:
+        batches, probs, _ = kafka_reader.parse_log(f.read())
+    check(len(batches) >= 1 and not probs, "setup: new segment %r" % batches)
+    first = batches[0]
+    with open(logs[-1], "r+b") as f:
+        f.truncate(first.position + first.size // 2)     # tear its first batch
+    whole = first.base_offset
+    check(k.values("fresh") == sent[:whole], "consume after tearing the new segment")
+    k.produce("fresh", ["again"])
+    ov = k.offsets_values("fresh", "--from", str(whole))
+    check(ov == [(whole, b"again")], "append after recovery should be at %d: %r" % (whole, ov))
+    rep = k.reader_check("fresh")
+    check(rep.ok, "reader problems: %s" % rep.problems[:3])
+    check([r.offset for r in rep.records] == list(range(whole + 1)), "offsets on disk")
 
 
 def test_torn_tail_without_garbage(k):

@@ -73,6 +73,11 @@ def test_index_entries_point_at_batch_starts(k):
           % (first.size, len(first.index)))
     check(len(first.index) <= len(first.batches), "more index entries than batches")
     # (kafka_reader has checked each entry points at a batch start holding its offset)
+    # `kappa dump` of the .index shows the same entries (Kafka's "offset: N position: P")
+    text = k.ok("dump", first.path[:-4] + ".index").text
+    pairs = [(int(a), int(b)) for a, b in re.findall(r"offset: (\d+) position: (\d+)", text)]
+    check(pairs == [(first.base + rel, pos) for rel, pos in first.index],
+          "dump of .index %r, reader %r" % (pairs[:4], first.index[:4]))
     # consume from offsets inside several batches must use the index correctly
     for start in (1, 777, n // 2, n - 1):
         ov = k.offsets_values("idx", "--from", str(start), "--count", "3")

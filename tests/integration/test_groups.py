@@ -80,11 +80,15 @@ def test_group_describe_lag(k):
     check(e["lag"] == 6, "lag %r, want 6" % e)
     time_keys = [key for key in e if "lag" in key and key != "lag"]
     check(time_keys, "no lag-in-time field next to 'lag': %r" % e)
+    tk = time_keys[0]
+    # the unconsumed records are from 2022: behind by years
+    check(isinstance(e[tk], int) and e[tk] >= 5000, "%s = %r while 6 records behind" % (tk, e[tk]))
     r = k.ok("group", "describe", "lg")
     check("lag" in r.text and "6" in r.text, "plain describe lacks the lag: %s" % short(r.out))
     k.values("lag", "--group", "lg")
     e = part_entry(k, "lg", "lag")
     check(e["committed_offset"] == 10 and e["lag"] == 0, "after catching up: %r" % e)
+    check(e[tk] == 0, "%s = %r with no lag" % (tk, e[tk]))
 
 
 def test_group_list_and_delete(k):

@@ -45,6 +45,16 @@ def test_bad_timestamp_field_fails(k):
           "earlier records (with their timestamps) not kept: %r" % got[:2])
 
 
+def test_negative_timestamp_refused(k):
+    # Kafka's ProducerRecord: "Invalid timestamp: -5. Timestamp should always be
+    # non-negative or null." (-1 means "no timestamp" in the log format)
+    lines = GOOD[:2] + ['{"user_id":"u1","timestamp_ms":-5}'] + GOOD[2:]
+    r = k.produce("negts", lines, "--timestamp-field", "timestamp_ms", rc=None)
+    check(r.rc == 1, "a negative timestamp should be a bad line (exit 1): %s" % r.describe())
+    check(names_line(r.errtext, 3), "stderr does not name line 3: %r" % r.errtext)
+    check(k.values("negts") == [g.encode() for g in GOOD[:2]], "earlier records not kept")
+
+
 def test_on_error_skip(k):
     bad = ['not json at all', '{"user_id": ', '{"no_key": 1}']
     lines = GOOD[:2] + [bad[0]] + GOOD[2:4] + bad[1:] + GOOD[4:]

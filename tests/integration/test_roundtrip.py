@@ -103,6 +103,22 @@ def test_json_output(k):
           "-K record in --json: %s" % objs[-1])
 
 
+def test_json_output_is_valid_json_for_any_bytes(k):
+    # values that are not UTF-8 (and a key that is not) must still give lines that a
+    # strict JSON parser accepts (JSON text is UTF-8, RFC 8259)
+    k.produce("jsb", [b"\xff\xfe not utf-8", b"ok \xc3\xa9", b"half \xe2\x82", b"\x80:v"])
+    k.produce("jsb", [b"\xc0\xaf:overlong key"], "-K", ":")
+    r = k.consume("jsb", "--json")
+    check(len(r.lines) == 5, "expected 5 lines: %s" % short(r.out))
+    for ln in r.lines:
+        try:
+            o = json.loads(ln.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            check(False, "--json line is not valid UTF-8 JSON (%s): %r" % (e, ln))
+        check(isinstance(o, dict) and "value" in o, "not an object: %r" % ln)
+    check(json.loads(r.lines[1].decode())["value"] == "ok \u00e9", "valid UTF-8 value changed")
+
+
 def test_format_tokens(k):
     k.create("fmt", "--partitions", "2")
     k.produce("fmt", ["alpha:one", "beta:two:2"], "-K", ":", "--partition", "1")
