@@ -103,6 +103,9 @@ class partition_reader {
   // path of a sequential scan): *count records are in out[0, *count), all
   // valid until the next call. status::record whenever *count > 0.
   Result<status> next_many(record_view* out, size_t max, size_t* count);
+  // The same for value-only readers: offsets and values of up to `max`
+  // records of one batch, skipping the decoding of keys and timestamps.
+  Result<status> next_values(int64_t* offsets, bytes_view* values, size_t max, size_t* count);
   const corruption_info& corruption() const;
   // Steps over the damage last reported: to the next valid batch the
   // segment's own structure or index vouches for, else to the next segment.

@@ -20,8 +20,9 @@
 
 namespace kappa {
 
-static constexpr size_t kReadChunk = 1u << 20;
-static constexpr size_t kHeadroom = 1u << 20;
+static constexpr size_t kReadChunk = 256u << 10;
+static constexpr size_t kHeadroom = 256u << 10;
+static constexpr size_t kTailPadding = 64;
 static constexpr size_t kIndexLimit = 64u << 20;
 
 struct partition_reader::impl {
@@ -78,7 +79,7 @@ struct partition_reader::impl {
     seg_path = segment_path(dir, bases[i], format::kLogSuffix);
     KAPPA_ASSIGN_OR_RETURN(fd, open_file(seg_path, O_RDONLY));
     buf = mem[act].data();
-    buf_cap = mem[act].size();
+    buf_cap = mem[act].size() - kTailPadding;
     buf_pos = pos;
     len = cur = 0;
     in_batch = false;
@@ -102,7 +103,7 @@ struct partition_reader::impl {
         std::memcpy(next - left, buf + cur, left);
         act = 1 - act;
         buf = next - left;
-        buf_cap = mem[act].size() - (kHeadroom - left);
+        buf_cap = mem[act].size() - kTailPadding - (kHeadroom - left);
         buf_pos = ahead_pos - left;
         len = left + got;
         cur = 0;
@@ -120,12 +121,12 @@ struct partition_reader::impl {
     cur = 0;
     if (len >= format::kLogOverhead) {
       size_t need = batch_total_size(buf);
-      if (need > mem[act].size() && need <= max_batch) {
-        mem[act].resize(need);
+      if (need + kTailPadding > mem[act].size() && need <= max_batch) {
+        mem[act].resize(need + kTailPadding);
         buf = mem[act].data();
       }
     }
-    buf_cap = mem[act].size();
+    buf_cap = mem[act].size() - kTailPadding;
     if (len == buf_cap) return size_t{0};
     KAPPA_ASSIGN_OR_RETURN(size_t got, io->read(fd.get(), buf + len, buf_cap - len, buf_pos + len));
     len += got;
@@ -337,8 +338,9 @@ Result<std::unique_ptr<partition_reader>> partition_reader::open(const std::stri
     }
   }
   KAPPA_RETURN_IF_ERROR(p->refresh_segments());
-  p->mem[0].resize(kHeadroom + kReadChunk);
-  p->mem[1].resize(kHeadroom + kReadChunk);
+  // The tail padding lets value-only readers over-read a value by a block.
+  p->mem[0].resize(kHeadroom + kReadChunk + kTailPadding);
+  p->mem[1].resize(kHeadroom + kReadChunk + kTailPadding);
   if (p->bases.empty()) {
     // A partition nobody has written yet: start at its future first segment.
     p->bases.push_back(0);
@@ -421,6 +423,23 @@ Result<partition_reader::status> partition_reader::next_many(record_view* out, s
   *count = n;
   return status::record;
 }
+Result<partition_reader::status> partition_reader::next_values(int64_t* offsets, bytes_view* values, size_t max,
+                                                                size_t* count) {
+  auto& p = *impl_;
+  *count = 0;
+  if (max == 0) return status::record;
+  record_view first;
+  KAPPA_ASSIGN_OR_RETURN(status st, p.next(&first));
+  if (st != status::record) return st;
+  offsets[0] = first.offset;
+  values[0] = first.value;
+  size_t n = 1;
+  while (n < max && p.in_batch && p.it.next_value(&offsets[n], &values[n]) == 1) n++;
+  p.position = offsets[n - 1] + 1;
+  *count = n;
+  return status::record;
+}
+
 const corruption_info& partition_reader::corruption() const { return impl_->bad; }
 Result<int64_t> partition_reader::skip_corrupt() { return impl_->skip_corrupt(); }
 int64_t partition_reader::position() const { return impl_->position; }

@@ -9,6 +9,7 @@
 
 #include "kappa/log/format.h"
 #include "kappa/record.h"
+#include "util/varint.h"
 
 namespace kappa {
 
@@ -58,6 +59,9 @@ class record_iterator {
   // 1: *out holds the next record; 0: no more; -1: a record is malformed
   // (only possible if the CRC matched damaged bytes) — see error().
   int next(record_view* out);
+  // Like next(), decoding only the offset and the value: the fast path of
+  // value-only readers. Bounds are still checked.
+  inline int next_value(int64_t* offset, bytes_view* value);
   const char* error() const { return error_; }
 
  private:
@@ -67,6 +71,26 @@ class record_iterator {
   int32_t remaining_;
   const char* error_ = "";
 };
+
+int record_iterator::next_value(int64_t* offset, bytes_view* value) {
+  if (remaining_ == 0) return 0;
+  int64_t len, off_delta, klen, vlen;
+  const char* p = varint::get32(p_, end_, &len);
+  if (!p || len < 1 || len > end_ - p) return error_ = "record length out of range", -1;
+  const char* rec_end = p + len;
+  p++;  // attributes
+  while (p < rec_end && (*p & 0x80)) p++;  // timestampDelta, not needed here
+  p++;
+  if (!(p = varint::get32(p, rec_end, &off_delta))) return error_ = "bad offset delta", -1;
+  if (!(p = varint::get32(p, rec_end, &klen)) || klen < -1 || klen > rec_end - p) return error_ = "bad key length", -1;
+  if (klen > 0) p += klen;
+  if (!(p = varint::get32(p, rec_end, &vlen)) || vlen < -1 || vlen > rec_end - p) return error_ = "bad value length", -1;
+  *value = {vlen < 0 ? nullptr : p, static_cast<int32_t>(vlen)};
+  *offset = base_offset_ + off_delta;
+  p_ = rec_end;
+  remaining_--;
+  return 1;
+}
 
 // Encodes one batch in place into a caller-provided buffer.
 //   builder.start(buf, cap, base_offset);

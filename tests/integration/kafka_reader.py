@@ -138,9 +138,10 @@ class Record:
         self.attributes = attributes
 
     def __repr__(self):
-        return "Record(offset=%d, ts=%d, key=%r, value=%r)" % (
+        return "Record(offset=%d, ts=%d, key=%r, value=%r%s)" % (
             self.offset, self.timestamp, self.key,
-            self.value if self.value is None or len(self.value) < 60 else self.value[:60] + b"...")
+            self.value if self.value is None or len(self.value) < 60 else self.value[:60] + b"...",
+            ", headers=%r" % (self.headers,) if self.headers else "")
 
 
 class Batch:

@@ -12,7 +12,6 @@ CORE_VERBS = [
     ["group", "list"], ["group", "describe"], ["group", "reset"], ["group", "delete"],
     ["verify"], ["dump"],
 ]
-# verbs of SPEC sections 3, 5 and 6
 # Verbs of later milestones (maintain, config, sessionize, job, compare, alias)
 # get their --help tests with their issues.
 

@@ -76,6 +76,15 @@ def test_on_error_dead_letter(k):
           % k.values("dl"))
     check(k.values("dl.bad") == [x.encode() for x in bad],
           "dead-letter topic should hold the bad lines unchanged: %r" % k.values("dl.bad"))
+    # the dead letters are well-formed Kafka records; a line-number header, if the
+    # product writes one, must carry the right number (input lines 3, 6, 7)
+    rep = k.reader_check("dl.bad")
+    check(rep.ok, "dead-letter files: %s" % rep.problems[:3])
+    for rec, line_no in zip(rep.records, (3, 6, 7)):
+        for hk, hv in rec.headers:
+            if b"line" in hk.lower():
+                check(hv == str(line_no).encode(), "dead letter of line %d has header %r=%r"
+                      % (line_no, hk, hv))
 
 
 def test_dead_letter_of_bad_timestamps(k):
