@@ -36,6 +36,7 @@ struct partition_appender::impl {
   int cur = 0;
   size_t filled = 0;          // bytes of closed batches in bufs[cur]
   uint64_t buf_file_pos = 0;  // where bufs[cur][0] goes in the active segment
+  uint64_t written_from = 0, written_len = 0;  // the last range handed to the backend
   batch_builder builder;
   bool batch_open = false;
   size_t batch_start = 0;
@@ -82,6 +83,12 @@ struct partition_appender::impl {
   Status write_out_buffer() {
     if (filled == 0) return Status::OK();
     KAPPA_RETURN_IF_ERROR(io->wait_writes());
+    // Start writeback of what the previous buffer wrote, so the disk works
+    // while we encode and the final fdatasync has little left to do (it
+    // also keeps dirty pages bounded on small devices).
+    if (written_len > 0) ::sync_file_range(log_fd.get(), static_cast<off_t>(written_from), static_cast<off_t>(written_len), SYNC_FILE_RANGE_WRITE);
+    written_from = buf_file_pos;
+    written_len = filled;
     KAPPA_RETURN_IF_ERROR(io->submit_write(log_fd.get(), bufs[cur].data(), filled, buf_file_pos));
     buf_file_pos += filled;
     cur ^= 1;
@@ -105,6 +112,7 @@ struct partition_appender::impl {
     buf_file_pos = 0;
     seg.base_offset = builder.base_offset();
     seg.size = 0;
+    written_from = written_len = 0;
     seg.first_batch_max_ts = -1;
     seg.index = offset_index(seg.base_offset);
     seg.times = time_index(seg.base_offset);
