@@ -1,4 +1,4 @@
-#include "catalog/catalog.h"
+#include "kappa/catalog.h"
 
 #include <lmdb.h>
 

@@ -1,6 +1,6 @@
 #include "kappa/data_dir.h"
 
-#include "catalog/catalog.h"
+#include "kappa/catalog.h"
 #include "io/file.h"
 #include "log/partition_lock.h"
 #include "log/topic_name.h"

@@ -1,4 +1,4 @@
-#include "catalog/topic_config.h"
+#include "kappa/topic_config.h"
 
 #include <charconv>
 #include <cstdlib>

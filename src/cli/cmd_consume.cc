@@ -5,8 +5,9 @@
 #include <map>
 
 #include "adapters/output_buffer.h"
+#include "adapters/progress.h"
 #include "adapters/record_formatter.h"
-#include "catalog/catalog.h"
+#include "kappa/catalog.h"
 #include "cli/cli_common.h"
 #include "log/topic_name.h"
 
@@ -103,7 +104,9 @@ int consume(const consume_opts& o, context& ctx) {
     KAPPA_RETURN_IF_ERROR(dd->ensure_created());
     return dd->catalog()->commit_offsets(o.group, o.topic, offs);
   };
+  progress prog;
   auto finish = [&](int code) {
+    prog.done();
     bool flushed = out.flush();
     if (flushed || out.error() == EPIPE) {
       Status cs = flushed ? commit() : Status::OK();
@@ -156,6 +159,7 @@ int consume(const consume_opts& o, context& ctx) {
           continue;
         }
         progressed = true;
+        prog.update(static_cast<uint64_t>(printed), 0);
         if (plain) {
           // The hot path: values and newlines, nothing else to decode.
           size_t i = 0;

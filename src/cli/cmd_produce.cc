@@ -6,7 +6,7 @@
 #include "adapters/json_fields.h"
 #include "adapters/line_reader.h"
 #include "adapters/progress.h"
-#include "catalog/catalog.h"
+#include "kappa/catalog.h"
 #include "cli/cli_common.h"
 #include "log/topic_name.h"
 #include "util/murmur2.h"

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "adapters/record_formatter.h"
-#include "catalog/catalog.h"
+#include "kappa/catalog.h"
 #include "cli/cli_common.h"
 #include <sys/stat.h>
 

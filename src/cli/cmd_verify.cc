@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <map>
 
-#include "catalog/catalog.h"
+#include "kappa/catalog.h"
 #include "cli/cli_common.h"
 #include "io/file.h"
 #include "io/io_backend.h"

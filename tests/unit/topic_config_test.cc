@@ -1,6 +1,6 @@
 #include <doctest.h>
 
-#include "catalog/topic_config.h"
+#include "kappa/topic_config.h"
 
 using namespace kappa;
 

@@ -1,4 +1,4 @@
-// The catalog: one LMDB environment per data dir (DIR/meta/) holding topics
+// kappa/catalog.h — the catalog: one LMDB environment per data dir (DIR/meta/) holding topics
 // with their configs, and consumer-group offsets. LMDB error codes never
 // leave this layer: they become Status here.
 #pragma once
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "catalog/topic_config.h"
+#include "kappa/topic_config.h"
 #include "kappa/status.h"
 
 namespace kappa {

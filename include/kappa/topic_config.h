@@ -1,4 +1,4 @@
-// Topic configs: Kafka's names, defaults and value rules.
+// kappa/topic_config.h — topic configs: Kafka's names, defaults and value rules.
 #pragma once
 
 #include <cstdint>
