@@ -77,7 +77,10 @@ struct partition_reader::impl {
     KAPPA_RETURN_IF_ERROR(cancel_read_ahead());
     seg = i;
     seg_path = segment_path(dir, bases[i], format::kLogSuffix);
-    KAPPA_ASSIGN_OR_RETURN(fd, open_file(seg_path, O_RDONLY));
+    auto f = open_file(seg_path, O_RDONLY);
+    if (f.ok()) fd = std::move(f.value());
+    else if (f.status().is_not_found()) fd = unique_fd();  // nothing written yet: read as empty
+    else return f.status();
     buf = mem[act].data();
     buf_cap = mem[act].size() - kTailPadding;
     buf_pos = pos;
@@ -87,6 +90,7 @@ struct partition_reader::impl {
   }
 
   Status refresh_segments() {
+    if (!path_exists(dir)) return Status::OK();  // a partition never written
     KAPPA_ASSIGN_OR_RETURN(auto now, list_segments(dir));
     if (!now.empty()) bases = std::move(now);
     return Status::OK();
@@ -128,6 +132,11 @@ struct partition_reader::impl {
     }
     buf_cap = mem[act].size() - kTailPadding;
     if (len == buf_cap) return size_t{0};
+    if (!fd.valid()) {
+      auto f = open_file(seg_path, O_RDONLY);  // the first segment may appear later
+      if (!f.ok()) return size_t{0};
+      fd = std::move(f.value());
+    }
     KAPPA_ASSIGN_OR_RETURN(size_t got, io->read(fd.get(), buf + len, buf_cap - len, buf_pos + len));
     len += got;
     if (got > 0) read_ahead();
@@ -308,7 +317,9 @@ struct partition_reader::impl {
     time_index times = load_times(base);
     uint64_t start = idx.empty() ? 0 : idx.entries().back().position;
     tail t{base, times.empty() ? -1 : times.entries().back().timestamp};
-    KAPPA_ASSIGN_OR_RETURN(unique_fd f, open_file(segment_path(dir, base, format::kLogSuffix), O_RDONLY));
+    auto fopen = open_file(segment_path(dir, base, format::kLogSuffix), O_RDONLY);
+    if (!fopen.ok() && fopen.status().is_not_found()) return t;
+    KAPPA_ASSIGN_OR_RETURN(unique_fd f, std::move(fopen));
     auto stop = scan_segment(*io, f.get(), start, max_batch, [&](const batch_header& h, const char*, uint64_t) {
       t.end_offset = h.last_offset() + 1;
       t.max_ts = std::max(t.max_ts, h.max_timestamp);
@@ -327,8 +338,7 @@ Result<std::unique_ptr<partition_reader>> partition_reader::open(const std::stri
   p->opts = options;
   p->max_batch = readable_batch_limit(options.max_message_bytes);
   p->io = make_io_backend();
-  if (!path_exists(dir)) KAPPA_RETURN_IF_ERROR(make_dirs(dir));
-  {
+  if (path_exists(dir)) {
     partition_lock lock = partition_lock::try_acquire_for_recovery(dir);
     p->writer_active = !lock.held();
     if (lock.held()) {
@@ -341,12 +351,9 @@ Result<std::unique_ptr<partition_reader>> partition_reader::open(const std::stri
   // The tail padding lets value-only readers over-read a value by a block.
   p->mem[0].resize(kHeadroom + kReadChunk + kTailPadding);
   p->mem[1].resize(kHeadroom + kReadChunk + kTailPadding);
-  if (p->bases.empty()) {
-    // A partition nobody has written yet: start at its future first segment.
-    p->bases.push_back(0);
-    KAPPA_RETURN_IF_ERROR(make_dirs(dir));
-    KAPPA_ASSIGN_OR_RETURN(unique_fd f, open_file(segment_path(dir, 0, format::kLogSuffix), O_RDWR | O_CREAT));
-  }
+  // A partition nobody has written yet reads as empty, at its future first
+  // segment.
+  if (p->bases.empty()) p->bases.push_back(0);
   KAPPA_RETURN_IF_ERROR(p->open_segment(0, 0));
   p->position = p->target = p->bases[0];
   return std::unique_ptr<partition_reader>(new partition_reader(std::move(p)));

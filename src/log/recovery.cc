@@ -58,8 +58,8 @@ Status recover_partition(io_backend& io, const std::string& dir, const std::stri
   KAPPA_ASSIGN_OR_RETURN(uint64_t log_size, file_size(fd.get(), log));
   std::string ib, tb;
   bool ok_i = false, ok_t = false;
-  (void)read_small_file(segment_path(dir, base, format::kIndexSuffix), &ib, kIndexFileLimit);
-  (void)read_small_file(segment_path(dir, base, format::kTimeIndexSuffix), &tb, kIndexFileLimit);
+  bool have_i = read_small_file(segment_path(dir, base, format::kIndexSuffix), &ib, kIndexFileLimit).ok();
+  bool have_t = read_small_file(segment_path(dir, base, format::kTimeIndexSuffix), &tb, kIndexFileLimit).ok();
   a->base_offset = base;
   a->index = offset_index::decode(base, ib, log_size, &ok_i);
   a->times = time_index::decode(base, tb, INT64_MAX, &ok_t);
@@ -118,8 +118,8 @@ Status recover_partition(io_backend& io, const std::string& dir, const std::stri
   a->size = valid_end;
   a->next_offset = next;
   std::string new_ib = a->index.encode(), new_tb = a->times.encode();
-  if (new_ib != ib) KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kIndexSuffix), new_ib, false));
-  if (new_tb != tb) KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kTimeIndexSuffix), new_tb, false));
+  if (new_ib != ib || !have_i) KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kIndexSuffix), new_ib, false));
+  if (new_tb != tb || !have_t) KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kTimeIndexSuffix), new_tb, false));
   a->index_on_disk = a->index.entries().size();
   a->times_on_disk = a->times.entries().size();
   return Status::OK();
