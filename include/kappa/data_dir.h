@@ -41,7 +41,9 @@ class data_dir {
   // Removes a topic: refused (Busy) while a writer holds any partition.
   Status delete_topic(const std::string& name);
 
-  Result<std::unique_ptr<partition_appender>> open_appender(const topic_meta& t, int32_t partition);
+  // write_buffer_bytes: 0 = the default (see partition_options).
+  Result<std::unique_ptr<partition_appender>> open_appender(const topic_meta& t, int32_t partition,
+                                                            size_t write_buffer_bytes = 0);
   Result<std::unique_ptr<partition_reader>> open_reader(const topic_meta& t, int32_t partition);
 
  private:

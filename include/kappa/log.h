@@ -23,6 +23,10 @@ struct partition_options {
   uint64_t segment_bytes = 1ull << 30;              // segment.bytes
   int64_t segment_ms = 7ll * 24 * 3600 * 1000;      // segment.ms
   uint32_t max_message_bytes = 1048588;             // max.message.bytes (a batch)
+  // Size of each of an appender's two write buffers (they grow for a record
+  // that needs more). A writer of many partitions passes a smaller one to
+  // keep its memory bounded.
+  size_t write_buffer_bytes = 512u << 10;
 };
 
 // Appends records to a partition.
@@ -34,10 +38,11 @@ struct partition_options {
 // segment by segment.bytes and segment.ms happen inside append/flush.
 class partition_appender {
  public:
-  // Takes the partition's writer lock (Busy, naming the holder's pid, if
-  // another process has it), recovers the partition after any crash and
-  // positions at its end. `dir` is created if missing. `name` is how
-  // messages name the partition, e.g. "topic clicks partition 0".
+  // Takes the partition's writer lock at once (Busy, naming the holder's
+  // pid, if another process has it). `dir` is created if missing. `name` is
+  // how messages name the partition, e.g. "topic clicks partition 0".
+  // Recovery after a crash and positioning at the end happen on first use
+  // (append, or open_now()), so holding many idle partitions is cheap.
   static Result<std::unique_ptr<partition_appender>> open(const std::string& dir, const std::string& name,
                                                           const partition_options& options);
   // Writes what is buffered (no fdatasync) and releases the lock.
@@ -49,12 +54,18 @@ class partition_appender {
   Status flush();
   Status sync();
 
-  // The offset the next appended record gets (the log end offset).
+  // Recovers the partition and opens its files now rather than on the
+  // first append (errors surface here instead).
+  Status open_now();
+  bool is_open() const;
+  // The offset the next appended record gets (the log end offset); -1
+  // until the appender is open.
   int64_t next_offset() const;
   // How many batches have been closed so far: callers that spread keyless
   // records per batch (Kafka's sticky partitioner) watch it change.
   uint64_t batches_closed() const;
-  // Repairs made while opening (a truncated torn tail, a rebuilt index).
+  // Repairs made while opening (a truncated torn tail, a rebuilt index);
+  // empty until the appender is open.
   const std::vector<std::string>& recovery_notes() const;
 
   struct impl;

@@ -65,9 +65,11 @@ Status data_dir::delete_topic(const std::string& name) {
   return Status::OK();
 }
 
-Result<std::unique_ptr<partition_appender>> data_dir::open_appender(const topic_meta& t, int32_t partition) {
-  return partition_appender::open(partition_dir(t.name, partition), partition_name(t.name, partition),
-                                  t.config.partition());
+Result<std::unique_ptr<partition_appender>> data_dir::open_appender(const topic_meta& t, int32_t partition,
+                                                                   size_t write_buffer_bytes) {
+  partition_options o = t.config.partition();
+  if (write_buffer_bytes > 0) o.write_buffer_bytes = write_buffer_bytes;
+  return partition_appender::open(partition_dir(t.name, partition), partition_name(t.name, partition), o);
 }
 
 Result<std::unique_ptr<partition_reader>> data_dir::open_reader(const topic_meta& t, int32_t partition) {

@@ -209,9 +209,9 @@ void add_consume(CLI::App& app, context& ctx) {
   auto* cmd = app.add_subcommand("consume", "print a topic's records to stdout");
   cmd->add_option("topic", o.topic, "topic to read")->required();
   cmd->add_option("--from", o.from, "start: earliest, latest, OFFSET, -N (N before the end) or @TIMESTAMP_MS");
-  cmd->add_option("--partition", o.partition, "read only this partition")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--partition", o.partition, "read only this partition")->check(CLI::Range(0, INT32_MAX));
   cmd->add_option("--group", o.group, "consumer group: start from its committed offsets, commit what is printed");
-  cmd->add_option("--count", o.count, "exit after printing N records")->check(CLI::PositiveNumber);
+  cmd->add_option("--count", o.count, "exit after printing N records")->check(CLI::Range(int64_t{1}, INT64_MAX));
   cmd->add_flag("--follow", o.follow, "wait for new records instead of stopping at the end");
   auto* f = cmd->add_option("-f,--format", o.format, "kcat format: %t %p %o %k %s %T %K %S %h, \\n \\t");
   cmd->add_flag("--json", o.json, "one JSON object per record")->excludes(f);

@@ -1,4 +1,5 @@
 // kappa produce: stdin lines -> records, durable when it exits 0.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -51,10 +52,10 @@ class producer {
     appenders_.resize(static_cast<size_t>(t_.partitions));
     for (int32_t p = 0; p < t_.partitions; p++) {
       if (o_.partition >= 0 && p != o_.partition) continue;
-      auto a = dd_.open_appender(t_, p);
+      // Takes every lock now (a second writer fails at once); each
+      // partition is recovered and opened on its first record.
+      auto a = dd_.open_appender(t_, p, write_buffer_bytes());
       if (!a.ok()) return fail(a.status());
-      for (const auto& n : a.value()->recovery_notes()) note(n);
-      start_offsets_.push_back({p, a.value()->next_offset()});
       appenders_[static_cast<size_t>(p)] = std::move(a.value());
     }
     sticky_ = o_.partition >= 0 ? o_.partition : 0;
@@ -130,6 +131,12 @@ class producer {
     else if (!key.is_null()) p = kafka_partition_for_key(key.data, static_cast<size_t>(key.size), t_.partitions);
     else p = sticky_partition();
     auto& a = appenders_[static_cast<size_t>(p)];
+    if (!a->is_open()) {
+      Status st = a->open_now();
+      if (!st.ok()) return fail(st);
+      for (const auto& n : a->recovery_notes()) note(n);
+      start_offsets_.push_back({p, a->next_offset()});
+    }
     Status st = a->append(ts, key, v);
     if (!st.ok()) {
       if (st.is_invalid()) return bad_line(line_no, line, st.message());
@@ -138,6 +145,14 @@ class producer {
     records_++;
     bytes_ += line.size() + 1;
     return kExitOk;
+  }
+
+  // Write buffers share a budget across the partitions this run may write
+  // (like Kafka's buffer.memory), so memory stays bounded for wide topics.
+  size_t write_buffer_bytes() const {
+    constexpr size_t kBudget = 32u << 20;
+    size_t writers = o_.partition >= 0 ? 1 : static_cast<size_t>(t_.partitions);
+    return std::clamp<size_t>(kBudget / (2 * writers), 16u << 10, 512u << 10);
   }
 
   // Kafka's sticky partitioner: keyless records go to one partition until
@@ -188,11 +203,16 @@ class producer {
 
   void summary(double secs) {
     std::string parts;
+    std::sort(start_offsets_.begin(), start_offsets_.end());
+    size_t shown = 0, written = 0;
     for (const auto& [p, first] : start_offsets_) {
       int64_t end = appenders_[static_cast<size_t>(p)]->next_offset();
       if (end == first) continue;
-      parts += (parts.empty() ? "" : ", ") + std::to_string(p) + ":" + std::to_string(first) + ".." + std::to_string(end - 1);
+      written++;
+      if (shown++ < 8)
+        parts += (parts.empty() ? "" : ", ") + std::to_string(p) + ":" + std::to_string(first) + ".." + std::to_string(end - 1);
     }
+    if (written > 8) parts += ", ... (" + std::to_string(written) + " partitions)";
     std::fprintf(stderr, "kappa: produced %llu records (%.1f MB) to topic %s [partition:offsets %s] in %.2fs (%.0f records/s)",
                  static_cast<unsigned long long>(records_), static_cast<double>(bytes_) / 1e6, t_.name.c_str(),
                  parts.empty() ? "none" : parts.c_str(), secs, secs > 0 ? static_cast<double>(records_) / secs : 0.0);
@@ -226,7 +246,7 @@ void add_produce(CLI::App& app, context& ctx) {
   auto* kd = cmd->add_option("-K,--key-delimiter", o.key_delim, "key is the text before the first DELIM, value the rest");
   cmd->add_option("--key-field", o.key_field, "key is this top-level JSON field of the line")->excludes(kd);
   cmd->add_option("--timestamp-field", o.ts_field, "record timestamp is this JSON field (integer ms), else wall clock");
-  cmd->add_option("--partition", o.partition, "write every record to this partition")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--partition", o.partition, "write every record to this partition")->check(CLI::Range(0, INT32_MAX));
   cmd->add_flag("-Z,--null-empty", o.null_empty, "an empty value is produced as null (a tombstone)");
   cmd->add_option("--on-error", o.on_error, "a line that cannot supply its key or timestamp: fail|skip|dead-letter:TOPIC");
   cmd->add_option("--linger-ms", o.linger_ms, "longest a record waits for its batch when stdin is slow")->check(CLI::Range(0, 3600000));

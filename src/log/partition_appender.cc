@@ -21,7 +21,6 @@ namespace kappa {
 // Batches are closed at this size (or max.message.bytes, or segment.bytes,
 // if smaller): large enough to amortise the header and the CRC call.
 static constexpr size_t kBatchTarget = 64 * 1024;
-static constexpr size_t kMinBufferBytes = 2u << 20;
 
 struct partition_appender::impl {
   std::string dir, name;
@@ -43,6 +42,10 @@ struct partition_appender::impl {
   size_t batch_target = kBatchTarget;
   size_t max_batch = 0;
   uint64_t batches_closed = 0;
+
+  bool active = false;
+  Status activate();
+  Status ensure_active() { return active ? Status::OK() : activate(); }
 
   std::string path(const char* suffix) const { return segment_path(dir, seg.base_offset, suffix); }
 
@@ -149,19 +152,26 @@ struct partition_appender::impl {
 
   Status append(int64_t ts, bytes_view key, bytes_view value, std::span<const record_header> headers) {
     if (batch_open && builder.append(ts, key, value, headers)) return Status::OK();
+    KAPPA_RETURN_IF_ERROR(ensure_active());
     size_t alone = format::kBatchHeaderSize + batch_builder::encoded_size(0, 0, key, value, headers);
     if (alone > max_batch)
       return Status::Invalid("a record of " + std::to_string(alone) + " bytes (with batch header) is larger than " +
                              name + "'s max.message.bytes (" + std::to_string(opts.max_message_bytes) +
                              "); raise it with `kappa topic alter TOPIC --config max.message.bytes=N`");
+    if (alone > opts.segment_bytes)
+      return Status::Invalid("a record of " + std::to_string(alone) + " bytes (with batch header) is larger than " +
+                             name + "'s segment.bytes (" + std::to_string(opts.segment_bytes) + ")");
     if (batch_open) KAPPA_RETURN_IF_ERROR(close_batch());
     if (bufs[cur].size() - filled < alone) KAPPA_RETURN_IF_ERROR(write_out_buffer());
+    // After write_out_buffer() nothing is in flight from bufs[cur]: it may grow.
+    if (bufs[cur].size() - filled < alone) bufs[cur].resize(filled + alone);
     open_batch(alone);
     if (!builder.append(ts, key, value, headers)) return Status::Corruption("internal: record does not fit an empty batch");
     return Status::OK();
   }
 
   Status flush() {
+    if (!active) return Status::OK();
     if (batch_open) KAPPA_RETURN_IF_ERROR(close_batch());
     KAPPA_RETURN_IF_ERROR(write_out_buffer());
     KAPPA_RETURN_IF_ERROR(io->wait_writes());
@@ -177,20 +187,29 @@ Result<std::unique_ptr<partition_appender>> partition_appender::open(const std::
   p->opts = options;
   KAPPA_RETURN_IF_ERROR(make_dirs(dir));
   KAPPA_ASSIGN_OR_RETURN(p->lock, partition_lock::acquire_writer(dir, name));
-  p->io = make_io_backend();
   p->max_batch = std::max<size_t>(options.max_message_bytes, format::kBatchHeaderSize + 64);
   p->batch_target = std::min<size_t>({kBatchTarget, p->max_batch, std::max<size_t>(options.segment_bytes, 128)});
-  recovery_report report;
-  KAPPA_RETURN_IF_ERROR(recover_partition(*p->io, dir, name, readable_batch_limit(options.max_message_bytes),
-                                          &p->seg, &report));
-  p->notes = std::move(report.notes);
-  bool fresh = !path_exists(p->path(format::kLogSuffix));
-  KAPPA_RETURN_IF_ERROR(p->open_segment_files(fresh));
-  p->buf_file_pos = p->seg.size;
-  size_t cap = std::max(kMinBufferBytes, p->max_batch + 64);
-  p->bufs[0].resize(cap);
-  p->bufs[1].resize(cap);
   return std::unique_ptr<partition_appender>(new partition_appender(std::move(p)));
+}
+
+// Everything but the lock waits for the first use, so a producer can hold
+// many partitions and pay (recovery, an io_uring, buffers) only for those
+// it writes.
+Status partition_appender::impl::activate() {
+  io = make_io_backend();
+  recovery_report report;
+  KAPPA_RETURN_IF_ERROR(recover_partition(*io, dir, name, readable_batch_limit(opts.max_message_bytes), &seg, &report));
+  notes = std::move(report.notes);
+  bool fresh = !path_exists(path(format::kLogSuffix));
+  KAPPA_RETURN_IF_ERROR(open_segment_files(fresh));
+  buf_file_pos = seg.size;
+  // Buffers grow only for a record that needs more.
+  size_t size = std::max<size_t>(opts.write_buffer_bytes, 4096);
+  bufs[0].resize(size);
+  bufs[1].resize(size);
+  batch_target = std::min(batch_target, size);
+  active = true;
+  return Status::OK();
 }
 
 partition_appender::partition_appender(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -204,10 +223,15 @@ Status partition_appender::append(int64_t timestamp, bytes_view key, bytes_view 
 }
 Status partition_appender::flush() { return impl_->flush().with_context(impl_->name); }
 Status partition_appender::sync() {
+  if (!impl_->active) return Status::OK();
   KAPPA_RETURN_IF_ERROR(impl_->flush().with_context(impl_->name));
   return impl_->io->sync(impl_->log_fd.get()).with_context(impl_->name);
 }
+Status partition_appender::open_now() { return impl_->ensure_active().with_context(impl_->name); }
+bool partition_appender::is_open() const { return impl_->active; }
+
 int64_t partition_appender::next_offset() const {
+  if (!impl_->active) return -1;
   return impl_->batch_open ? impl_->builder.base_offset() + impl_->builder.count() : impl_->seg.next_offset;
 }
 uint64_t partition_appender::batches_closed() const { return impl_->batches_closed; }

@@ -88,6 +88,8 @@ TEST_CASE("torn tail: a cut last batch plus garbage recovers to the whole batche
   f.append_garbage(f.last_log(), "garbage-garbage-garbage");
   auto w = partition_appender::open(f.dir, "test partition", f.opts);
   REQUIRE(w.ok());
+  CHECK(w.value()->next_offset() == -1);  // recovery waits for first use
+  REQUIRE(w.value()->open_now().ok());
   CHECK(w.value()->next_offset() == 10);
   CHECK(w.value()->recovery_notes().size() == 1);
   w.value().reset();
@@ -187,6 +189,7 @@ TEST_CASE("a missing index is rebuilt from the log") {
   fs::remove(idx);
   auto w = partition_appender::open(f.dir, "test partition", f.opts);
   REQUIRE(w.ok());
+  REQUIRE(w.value()->open_now().ok());
   CHECK(fs::exists(idx));
   CHECK(fs::file_size(idx) == before);
 }
