@@ -20,7 +20,7 @@ namespace kappa {
 
 // Batches are closed at this size (or max.message.bytes, or segment.bytes,
 // if smaller): large enough to amortise the header and the CRC call.
-static constexpr size_t kBatchTarget = 64 * 1024;
+static constexpr size_t kBatchTarget = 16 * 1024;
 
 struct partition_appender::impl {
   std::string dir, name;

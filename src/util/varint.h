@@ -39,6 +39,12 @@ inline char* put(char* p, int64_t v) {
     *out = unzigzag(static_cast<unsigned char>(*p));
     return p + 1;
   }
+  // And two: record lengths and offset deltas in a batch mostly do.
+  if (end - p >= 2 && static_cast<signed char>(p[1]) >= 0) {
+    *out = unzigzag((static_cast<uint64_t>(static_cast<unsigned char>(p[0])) & 0x7f) |
+                    static_cast<uint64_t>(static_cast<unsigned char>(p[1])) << 7);
+    return p + 2;
+  }
   uint64_t u = 0;
   for (int shift = 0, i = 0; i < max_bytes; i++, shift += 7) {
     if (p >= end) return nullptr;
