@@ -186,14 +186,17 @@ int consume(const consume_opts& o, context& ctx) {
       if (out.failed()) return finish(out.error() == EPIPE ? kExitOk : kExitRuntime);
     }
     if (all_done || g_stop) return finish(kExitOk);
-    if (!progressed) {
-      // Caught up: show what we have, commit if due, sleep until appended.
+    // Commit every few seconds (Kafka's auto-commit), caught up or not; what
+    // is committed has been written to stdout first.
+    if (!o.group.empty() && now_ms() - last_commit >= kCommitIntervalMs) {
       if (!out.flush()) return finish(out.error() == EPIPE ? kExitOk : kExitRuntime);
-      if (now_ms() - last_commit >= kCommitIntervalMs) {
-        Status cs = commit();
-        if (!cs.ok()) return fail(cs);
-        last_commit = now_ms();
-      }
+      Status cs = commit();
+      if (!cs.ok()) return fail(cs);
+      last_commit = now_ms();
+    }
+    if (!progressed) {
+      // Caught up: show what we have and sleep until something is appended.
+      if (!out.flush()) return finish(out.error() == EPIPE ? kExitOk : kExitRuntime);
       if (o.follow) {
         Status ws = watcher.wait(1000);
         if (!ws.ok()) return finish(fail(ws));
