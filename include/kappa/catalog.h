@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "kappa/topic_config.h"
 #include "kappa/status.h"
+#include "kappa/topic_config.h"
 
 namespace kappa {
 
@@ -23,7 +23,7 @@ struct topic_meta {
 struct group_offset {
   std::string topic;
   int32_t partition = 0;
-  int64_t offset = 0;        // the next offset the group will read (Kafka's)
+  int64_t offset = 0;  // the next offset the group will read (Kafka's)
   int64_t commit_time_ms = 0;
 };
 
@@ -50,6 +50,7 @@ class catalog {
   Status delete_group(const std::string& group, const std::string& topic = "");
 
   struct env;
+
  private:
   explicit catalog(std::unique_ptr<env> e);
   std::unique_ptr<env> env_;

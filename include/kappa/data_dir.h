@@ -32,7 +32,9 @@ class data_dir {
   // Makes the catalog and the directory if they are missing.
   Status ensure_created();
   // The catalog, or nullptr while the data dir does not exist.
-  class catalog* catalog() { return catalog_.get(); }
+  class catalog* catalog() {
+    return catalog_.get();
+  }
 
   // Topic metadata: NotFound if there is no such topic.
   Result<topic_meta> topic(const std::string& name);

@@ -20,9 +20,9 @@ namespace kappa {
 
 // How a partition is stored; the topic configs of the same names.
 struct partition_options {
-  uint64_t segment_bytes = 1ull << 30;              // segment.bytes
-  int64_t segment_ms = 7ll * 24 * 3600 * 1000;      // segment.ms
-  uint32_t max_message_bytes = 1048588;             // max.message.bytes (a batch)
+  uint64_t segment_bytes = 1ull << 30;          // segment.bytes
+  int64_t segment_ms = 7ll * 24 * 3600 * 1000;  // segment.ms
+  uint32_t max_message_bytes = 1048588;         // max.message.bytes (a batch)
   // Size of each of an appender's two write buffers (they grow for a record
   // that needs more). A writer of many partitions passes a smaller one to
   // keep its memory bounded.
@@ -69,6 +69,7 @@ class partition_appender {
   const std::vector<std::string>& recovery_notes() const;
 
   struct impl;
+
  private:
   explicit partition_appender(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
@@ -76,10 +77,10 @@ class partition_appender {
 
 // Where a read stopped at damaged bytes.
 struct corruption_info {
-  std::string segment;      // path of the .log file
-  uint64_t position = 0;    // byte position of the bad batch in it
-  int64_t offset = 0;       // the first offset that could not be read
-  std::string why;          // what check failed
+  std::string segment;    // path of the .log file
+  uint64_t position = 0;  // byte position of the bad batch in it
+  int64_t offset = 0;     // the first offset that could not be read
+  std::string why;        // what check failed
 };
 
 // Reads a partition in offset order, from any offset, while it is appended.
@@ -127,6 +128,7 @@ class partition_reader {
   int64_t position() const;
 
   struct impl;
+
  private:
   explicit partition_reader(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;

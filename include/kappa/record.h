@@ -13,7 +13,9 @@ struct bytes_view {
   const char* data = nullptr;
   int32_t size = -1;  // -1 = null
   bool is_null() const { return size < 0; }
-  std::string_view view() const { return is_null() ? std::string_view() : std::string_view(data, static_cast<size_t>(size)); }
+  std::string_view view() const {
+    return is_null() ? std::string_view() : std::string_view(data, static_cast<size_t>(size));
+  }
   static bytes_view null() { return {}; }
   static bytes_view of(std::string_view s) { return {s.data(), static_cast<int32_t>(s.size())}; }
 };

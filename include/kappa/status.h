@@ -18,12 +18,12 @@ class [[nodiscard]] Status {
  public:
   enum class code : int {
     ok = 0,
-    not_found,     // a topic, group, file or offset that does not exist
-    corruption,    // bytes on disk that fail a CRC or a structural check
-    io_error,      // the operating system refused an operation
-    invalid,       // a bad argument or input value (a usage error in the CLI)
-    busy,          // a lock held by another process
-    exists,        // creating something that is already there
+    not_found,   // a topic, group, file or offset that does not exist
+    corruption,  // bytes on disk that fail a CRC or a structural check
+    io_error,    // the operating system refused an operation
+    invalid,     // a bad argument or input value (a usage error in the CLI)
+    busy,        // a lock held by another process
+    exists,      // creating something that is already there
   };
 
   Status() noexcept = default;  // OK
@@ -64,8 +64,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}     // NOLINT: REQUIRES: !status.ok()
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: REQUIRES: !status.ok()
 
   bool ok() const noexcept { return v_.index() == 0; }
   const Status& status() const {
@@ -85,17 +85,16 @@ class [[nodiscard]] Result {
 }  // namespace kappa
 
 // Returns early from a function returning Status (or Result) on error.
-#define KAPPA_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::kappa::Status _st = (expr);            \
-    if (!_st.ok()) return _st;               \
+#define KAPPA_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::kappa::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)
 
 #define KAPPA_CONCAT_INNER(a, b) a##b
 #define KAPPA_CONCAT(a, b) KAPPA_CONCAT_INNER(a, b)
 // KAPPA_ASSIGN_OR_RETURN(auto x, expr): x = value of expr, or return its Status.
-#define KAPPA_ASSIGN_OR_RETURN(lhs, expr) \
-  KAPPA_ASSIGN_OR_RETURN_IMPL(KAPPA_CONCAT(_res_, __LINE__), lhs, expr)
+#define KAPPA_ASSIGN_OR_RETURN(lhs, expr) KAPPA_ASSIGN_OR_RETURN_IMPL(KAPPA_CONCAT(_res_, __LINE__), lhs, expr)
 #define KAPPA_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp.ok()) return tmp.status();               \

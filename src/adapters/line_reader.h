@@ -6,8 +6,8 @@
 // after it (simdjson's padding requirement).
 #pragma once
 
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>

@@ -47,8 +47,7 @@ Result<record_formatter> record_formatter::make(mode m, std::string_view f) {
       case 'h': k = op::headers; break;
       case '%': lit += '%'; continue;
       default:
-        return Status::Invalid(std::string("unknown format token '%") + t +
-                               "'; known: %t %p %o %k %s %T %K %S %h %%");
+        return Status::Invalid(std::string("unknown format token '%") + t + "'; known: %t %p %o %k %s %T %K %S %h %%");
     }
     flush_lit();
     rf.pieces_.push_back({k, {}});
@@ -126,11 +125,15 @@ void record_formatter::write(output_buffer& out, std::string_view topic, int32_t
     append_json_string(s, topic);
     s += ",\"partition\":" + std::to_string(partition) + ",\"offset\":" + std::to_string(r.offset) +
          ",\"timestamp\":" + std::to_string(r.timestamp) + ",\"key\":";
-    if (r.key.is_null()) s += "null";
-    else append_json_string(s, r.key.view());
+    if (r.key.is_null())
+      s += "null";
+    else
+      append_json_string(s, r.key.view());
     s += ",\"value\":";
-    if (r.value.is_null()) s += "null";
-    else append_json_string(s, r.value.view());
+    if (r.value.is_null())
+      s += "null";
+    else
+      append_json_string(s, r.value.view());
     s += "}\n";
     out.put(s);
     return;

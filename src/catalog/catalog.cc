@@ -62,9 +62,12 @@ topic_meta decode_topic(const std::string& name, const std::string& s) {
     auto eq = line.find('=');
     if (eq == std::string::npos) continue;
     std::string k = line.substr(0, eq), v = line.substr(eq + 1);
-    if (k == "partitions") t.partitions = std::stoi(v);
-    else if (k == "created") t.created_ms = std::stoll(v);
-    else t.config.set(k, v);
+    if (k == "partitions")
+      t.partitions = std::stoi(v);
+    else if (k == "created")
+      t.created_ms = std::stoll(v);
+    else
+      t.config.set(k, v);
   }
   return t;
 }
@@ -119,7 +122,8 @@ Result<topic_meta> catalog::get_topic(const std::string& name) {
   if (t.rc()) return lmdb_error("begin", t.rc());
   MDB_val k = val(name), v;
   int rc = mdb_get(t.get(), env_->topics, &k, &v);
-  if (rc == MDB_NOTFOUND) return Status::NotFound("topic '" + name + "' does not exist (kappa topic list shows the topics)");
+  if (rc == MDB_NOTFOUND)
+    return Status::NotFound("topic '" + name + "' does not exist (kappa topic list shows the topics)");
   if (rc) return lmdb_error("read topic " + name, rc);
   return decode_topic(name, str(v));
 }
@@ -214,14 +218,14 @@ Result<std::vector<group_offset>> catalog::group_offsets(const std::string& grou
   txn t(env_->e, false);
   if (t.rc()) return lmdb_error("begin", t.rc());
   std::vector<group_offset> out;
-  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->groups, group + std::string(1, '\0'),
-                                    [&](MDB_cursor*, const std::string& key, const MDB_val& v) {
-    size_t a = group.size() + 1, b = key.find('\0', a);
-    if (b == std::string::npos || key.size() != b + 5 || v.mv_size != 16) return;
-    const char* d = static_cast<const char*>(v.mv_data);
-    out.push_back({key.substr(a, b - a), static_cast<int32_t>(be::load32(key.data() + b + 1)),
-                   static_cast<int64_t>(be::load64(d)), static_cast<int64_t>(be::load64(d + 8))});
-  }));
+  KAPPA_RETURN_IF_ERROR(scan_groups(
+      t.get(), env_->groups, group + std::string(1, '\0'), [&](MDB_cursor*, const std::string& key, const MDB_val& v) {
+        size_t a = group.size() + 1, b = key.find('\0', a);
+        if (b == std::string::npos || key.size() != b + 5 || v.mv_size != 16) return;
+        const char* d = static_cast<const char*>(v.mv_data);
+        out.push_back({key.substr(a, b - a), static_cast<int32_t>(be::load32(key.data() + b + 1)),
+                       static_cast<int64_t>(be::load64(d)), static_cast<int64_t>(be::load64(d + 8))});
+      }));
   return out;
 }
 
@@ -229,10 +233,11 @@ Result<std::vector<std::string>> catalog::list_groups() {
   txn t(env_->e, false);
   if (t.rc()) return lmdb_error("begin", t.rc());
   std::vector<std::string> out;
-  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->groups, "", [&](MDB_cursor*, const std::string& key, const MDB_val&) {
-    std::string g = key.substr(0, key.find('\0'));
-    if (out.empty() || out.back() != g) out.push_back(g);
-  }));
+  KAPPA_RETURN_IF_ERROR(
+      scan_groups(t.get(), env_->groups, "", [&](MDB_cursor*, const std::string& key, const MDB_val&) {
+        std::string g = key.substr(0, key.find('\0'));
+        if (out.empty() || out.back() != g) out.push_back(g);
+      }));
   return out;
 }
 
@@ -241,10 +246,13 @@ Status catalog::delete_group(const std::string& group, const std::string& topic)
   if (t.rc()) return lmdb_error("begin", t.rc());
   std::string prefix = group + std::string(1, '\0') + (topic.empty() ? "" : topic + std::string(1, '\0'));
   size_t n = 0;
-  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->groups, prefix, [&](MDB_cursor* c, const std::string&, const MDB_val&) {
-    if (mdb_cursor_del(c, 0) == 0) n++;
-  }));
-  if (n == 0) return Status::NotFound("group '" + group + "' has no committed offsets" + (topic.empty() ? "" : " for topic " + topic));
+  KAPPA_RETURN_IF_ERROR(
+      scan_groups(t.get(), env_->groups, prefix, [&](MDB_cursor* c, const std::string&, const MDB_val&) {
+        if (mdb_cursor_del(c, 0) == 0) n++;
+      }));
+  if (n == 0)
+    return Status::NotFound("group '" + group + "' has no committed offsets" +
+                            (topic.empty() ? "" : " for topic " + topic));
   int rc = t.commit();
   if (rc) return lmdb_error("commit", rc);
   return Status::OK();

@@ -1,7 +1,7 @@
 #include "kappa/data_dir.h"
 
-#include "kappa/catalog.h"
 #include "io/file.h"
+#include "kappa/catalog.h"
 #include "log/partition_lock.h"
 #include "log/topic_name.h"
 
@@ -21,8 +21,10 @@ Result<std::unique_ptr<data_dir>> data_dir::open(const std::string& path, bool c
     return d;
   }
   auto c = catalog::open(path + "/meta", false);
-  if (c.ok()) d->catalog_ = std::move(c.value());
-  else if (!c.status().is_not_found()) return c.status();
+  if (c.ok())
+    d->catalog_ = std::move(c.value());
+  else if (!c.status().is_not_found())
+    return c.status();
   return d;
 }
 
@@ -66,7 +68,7 @@ Status data_dir::delete_topic(const std::string& name) {
 }
 
 Result<std::unique_ptr<partition_appender>> data_dir::open_appender(const topic_meta& t, int32_t partition,
-                                                                   size_t write_buffer_bytes) {
+                                                                    size_t write_buffer_bytes) {
   partition_options o = t.config.partition();
   if (write_buffer_bytes > 0) o.write_buffer_bytes = write_buffer_bytes;
   return partition_appender::open(partition_dir(t.name, partition), partition_name(t.name, partition), o);

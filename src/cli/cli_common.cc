@@ -47,11 +47,16 @@ bool parse_int(const std::string& s, int64_t* out) {
 Result<start_spec> parse_start(const std::string& s, const char* option) {
   start_spec sp;
   int64_t n;
-  if (s == "earliest" || s == "beginning") sp.k = start_spec::earliest;
-  else if (s == "latest" || s == "end") sp.k = start_spec::latest;
-  else if (s.size() > 1 && s[0] == '@' && parse_int(s.substr(1), &n)) sp = {start_spec::timestamp, n};
-  else if (s.size() > 1 && s[0] == '-' && parse_int(s.substr(1), &n) && n >= 0) sp = {start_spec::from_end, n};
-  else if (parse_int(s, &n) && n >= 0) sp = {start_spec::offset, n};
+  if (s == "earliest" || s == "beginning")
+    sp.k = start_spec::earliest;
+  else if (s == "latest" || s == "end")
+    sp.k = start_spec::latest;
+  else if (s.size() > 1 && s[0] == '@' && parse_int(s.substr(1), &n))
+    sp = {start_spec::timestamp, n};
+  else if (s.size() > 1 && s[0] == '-' && parse_int(s.substr(1), &n) && n >= 0)
+    sp = {start_spec::from_end, n};
+  else if (parse_int(s, &n) && n >= 0)
+    sp = {start_spec::offset, n};
   else
     return Status::Invalid(std::string("invalid ") + option + " value '" + s +
                            "': expected earliest, latest, an offset, -N (N before the end) or @TIMESTAMP_MS");

@@ -7,8 +7,8 @@
 #include "adapters/output_buffer.h"
 #include "adapters/progress.h"
 #include "adapters/record_formatter.h"
-#include "kappa/catalog.h"
 #include "cli/cli_common.h"
+#include "kappa/catalog.h"
 #include "log/topic_name.h"
 
 namespace kappa::cli {
@@ -39,7 +39,7 @@ int consume(const consume_opts& o, context& ctx) {
   if (!st.ok()) return fail(st);
   auto from = parse_start(o.from, "--from");
   if (!from.ok()) return fail(from.status());
-  auto fmt = record_formatter::make(o.json ? record_formatter::mode::json
+  auto fmt = record_formatter::make(o.json             ? record_formatter::mode::json
                                     : o.format.empty() ? record_formatter::mode::value_line
                                                        : record_formatter::mode::format,
                                     o.format);
@@ -71,12 +71,18 @@ int consume(const consume_opts& o, context& ctx) {
     if (!end.ok()) return fail(end.status());
     if (!o.follow) s.stop_at = end.value();
     const auto& f = from.value();
-    if (auto c = committed.find(p); c != committed.end()) st = s.reader->seek(c->second);
-    else if (f.k == start_spec::earliest) st = s.reader->seek(s.reader->log_start_offset());
-    else if (f.k == start_spec::latest) st = s.reader->seek(end.value());
-    else if (f.k == start_spec::offset) st = s.reader->seek(f.v);
-    else if (f.k == start_spec::from_end) st = s.reader->seek(std::max(s.reader->log_start_offset(), end.value() - f.v));
-    else st = s.reader->seek_to_timestamp(f.v);
+    if (auto c = committed.find(p); c != committed.end())
+      st = s.reader->seek(c->second);
+    else if (f.k == start_spec::earliest)
+      st = s.reader->seek(s.reader->log_start_offset());
+    else if (f.k == start_spec::latest)
+      st = s.reader->seek(end.value());
+    else if (f.k == start_spec::offset)
+      st = s.reader->seek(f.v);
+    else if (f.k == start_spec::from_end)
+      st = s.reader->seek(std::max(s.reader->log_start_offset(), end.value() - f.v));
+    else
+      st = s.reader->seek_to_timestamp(f.v);
     if (!st.ok()) return fail(st);
     // Like Kafka's auto-commit, a group commits its position even when
     // nothing was printed (so --from latest sticks).

@@ -2,8 +2,8 @@
 #include <cstdio>
 
 #include "adapters/record_formatter.h"
-#include "kappa/catalog.h"
 #include "cli/cli_common.h"
+#include "kappa/catalog.h"
 #include "log/topic_name.h"
 
 namespace kappa::cli {
@@ -67,7 +67,9 @@ void add_group(CLI::App& app, context& ctx) {
         if (!r.ok()) return fail(r.status());
         offs = std::move(r.value());
       }
-      if (offs.empty()) return fail(Status::NotFound("group '" + name + "' has no committed offsets (kappa group list shows the groups)"));
+      if (offs.empty())
+        return fail(
+            Status::NotFound("group '" + name + "' has no committed offsets (kappa group list shows the groups)"));
       std::vector<group_row> rows;
       for (const auto& g : offs) {
         auto row = describe_row(*dd, g);
@@ -82,9 +84,10 @@ void add_group(CLI::App& app, context& ctx) {
           const auto& r = rows[i];
           s += i ? ",{\"topic\":" : "{\"topic\":";
           append_json_string(s, r.g.topic);
-          s += ",\"partition\":" + std::to_string(r.g.partition) + ",\"committed_offset\":" + std::to_string(r.g.offset) +
-               ",\"log_end_offset\":" + std::to_string(r.end) + ",\"lag\":" + std::to_string(r.lag) +
-               ",\"lag_ms\":" + std::to_string(r.lag_ms) + ",\"commit_timestamp\":" + std::to_string(r.g.commit_time_ms) + "}";
+          s += ",\"partition\":" + std::to_string(r.g.partition) +
+               ",\"committed_offset\":" + std::to_string(r.g.offset) + ",\"log_end_offset\":" + std::to_string(r.end) +
+               ",\"lag\":" + std::to_string(r.lag) + ",\"lag_ms\":" + std::to_string(r.lag_ms) +
+               ",\"commit_timestamp\":" + std::to_string(r.g.commit_time_ms) + "}";
         }
         std::printf("%s]}\n", s.c_str());
         return kExitOk;
@@ -92,8 +95,8 @@ void add_group(CLI::App& app, context& ctx) {
       std::printf("%-24s %9s %16s %14s %10s %12s\n", "topic", "partition", "committed_offset", "log_end_offset", "lag",
                   "lag_ms");
       for (const auto& r : rows)
-        std::printf("%-24s %9d %16lld %14lld %10lld %12lld\n", r.g.topic.c_str(), r.g.partition,
-                    (long long)r.g.offset, (long long)r.end, (long long)r.lag, (long long)r.lag_ms);
+        std::printf("%-24s %9d %16lld %14lld %10lld %12lld\n", r.g.topic.c_str(), r.g.partition, (long long)r.g.offset,
+                    (long long)r.end, (long long)r.lag, (long long)r.lag_ms);
       return kExitOk;
     };
   });

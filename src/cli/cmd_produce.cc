@@ -7,8 +7,8 @@
 #include "adapters/json_fields.h"
 #include "adapters/line_reader.h"
 #include "adapters/progress.h"
-#include "kappa/catalog.h"
 #include "cli/cli_common.h"
+#include "kappa/catalog.h"
 #include "log/topic_name.h"
 #include "util/murmur2.h"
 
@@ -92,7 +92,8 @@ class producer {
         return fail(Status::FromErrno("reading stdin", in.error()).with_context(st.ok() ? "" : st.message()));
       }
       if (r == line_reader::result::too_long) {
-        int rc = bad_line(in.line_number(), "", "line is longer than max.message.bytes (" + t_.config.get("max.message.bytes") + ")");
+        int rc = bad_line(in.line_number(), "",
+                          "line is longer than max.message.bytes (" + t_.config.get("max.message.bytes") + ")");
         if (rc != kExitOk) return rc;
         continue;
       }
@@ -112,7 +113,8 @@ class producer {
     std::string why;
     if (!o_.key_delim.empty()) {
       size_t at = line.find(o_.key_delim);
-      if (at == std::string_view::npos) return bad_line(line_no, line, "no key delimiter '" + o_.key_delim + "' in the line");
+      if (at == std::string_view::npos)
+        return bad_line(line_no, line, "no key delimiter '" + o_.key_delim + "' in the line");
       key = bytes_view::of(line.substr(0, at));
       value = line.substr(at + o_.key_delim.size());
     }
@@ -127,9 +129,12 @@ class producer {
     }
     bytes_view v = (o_.null_empty && value.empty()) ? bytes_view::null() : bytes_view::of(value);
     int32_t p;
-    if (o_.partition >= 0) p = o_.partition;
-    else if (!key.is_null()) p = kafka_partition_for_key(key.data, static_cast<size_t>(key.size), t_.partitions);
-    else p = sticky_partition();
+    if (o_.partition >= 0)
+      p = o_.partition;
+    else if (!key.is_null())
+      p = kafka_partition_for_key(key.data, static_cast<size_t>(key.size), t_.partitions);
+    else
+      p = sticky_partition();
     auto& a = appenders_[static_cast<size_t>(p)];
     if (!a->is_open()) {
       Status st = a->open_now();
@@ -210,15 +215,18 @@ class producer {
       if (end == first) continue;
       written++;
       if (shown++ < 8)
-        parts += (parts.empty() ? "" : ", ") + std::to_string(p) + ":" + std::to_string(first) + ".." + std::to_string(end - 1);
+        parts += (parts.empty() ? "" : ", ") + std::to_string(p) + ":" + std::to_string(first) + ".." +
+                 std::to_string(end - 1);
     }
     if (written > 8) parts += ", ... (" + std::to_string(written) + " partitions)";
-    std::fprintf(stderr, "kappa: produced %llu records (%.1f MB) to topic %s [partition:offsets %s] in %.2fs (%.0f records/s)",
+    std::fprintf(stderr,
+                 "kappa: produced %llu records (%.1f MB) to topic %s [partition:offsets %s] in %.2fs (%.0f records/s)",
                  static_cast<unsigned long long>(records_), static_cast<double>(bytes_) / 1e6, t_.name.c_str(),
                  parts.empty() ? "none" : parts.c_str(), secs, secs > 0 ? static_cast<double>(records_) / secs : 0.0);
     if (skipped_) std::fprintf(stderr, ", skipped %llu bad line(s)", static_cast<unsigned long long>(skipped_));
     if (dead_lettered_)
-      std::fprintf(stderr, ", %llu bad line(s) to %s", static_cast<unsigned long long>(dead_lettered_), dlq_topic_.name.c_str());
+      std::fprintf(stderr, ", %llu bad line(s) to %s", static_cast<unsigned long long>(dead_lettered_),
+                   dlq_topic_.name.c_str());
     std::fprintf(stderr, "\n");
   }
 
@@ -243,13 +251,16 @@ void add_produce(CLI::App& app, context& ctx) {
   static produce_opts o;
   auto* cmd = app.add_subcommand("produce", "append stdin lines to a topic as records");
   cmd->add_option("topic", o.topic, "topic (created with defaults if missing)")->required();
-  auto* kd = cmd->add_option("-K,--key-delimiter", o.key_delim, "key is the text before the first DELIM, value the rest");
+  auto* kd =
+      cmd->add_option("-K,--key-delimiter", o.key_delim, "key is the text before the first DELIM, value the rest");
   cmd->add_option("--key-field", o.key_field, "key is this top-level JSON field of the line")->excludes(kd);
   cmd->add_option("--timestamp-field", o.ts_field, "record timestamp is this JSON field (integer ms), else wall clock");
   cmd->add_option("--partition", o.partition, "write every record to this partition")->check(CLI::Range(0, INT32_MAX));
   cmd->add_flag("-Z,--null-empty", o.null_empty, "an empty value is produced as null (a tombstone)");
-  cmd->add_option("--on-error", o.on_error, "a line that cannot supply its key or timestamp: fail|skip|dead-letter:TOPIC");
-  cmd->add_option("--linger-ms", o.linger_ms, "longest a record waits for its batch when stdin is slow")->check(CLI::Range(0, 3600000));
+  cmd->add_option("--on-error", o.on_error,
+                  "a line that cannot supply its key or timestamp: fail|skip|dead-letter:TOPIC");
+  cmd->add_option("--linger-ms", o.linger_ms, "longest a record waits for its batch when stdin is slow")
+      ->check(CLI::Range(0, 3600000));
   cmd->add_flag("--no-create", o.no_create, "fail if the topic does not exist");
   cmd->callback([&] {
     ctx.run = [&]() -> int {
@@ -266,8 +277,10 @@ void add_produce(CLI::App& app, context& ctx) {
       if (!dd) return rc;
       auto t = topic_for_write(*dd, o.topic, o.no_create);
       if (!t.ok()) return fail(t.status());
-      if (t->config.get("cleanup.policy").find("compact") != std::string::npos && o.key_delim.empty() && o.key_field.empty())
-        return fail(Status::Invalid("topic " + o.topic + " is compacted and refuses keyless records; give -K or --key-field"));
+      if (t->config.get("cleanup.policy").find("compact") != std::string::npos && o.key_delim.empty() &&
+          o.key_field.empty())
+        return fail(
+            Status::Invalid("topic " + o.topic + " is compacted and refuses keyless records; give -K or --key-field"));
       producer pr(o, *dd, t.value());
       return pr.run();
     };

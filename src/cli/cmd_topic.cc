@@ -1,14 +1,14 @@
 // kappa topic create|list|describe|alter|delete
 #include <cstdio>
 
-#include "adapters/record_formatter.h"
-#include "kappa/catalog.h"
-#include "cli/cli_common.h"
 #include <sys/stat.h>
+#include "adapters/record_formatter.h"
+#include "cli/cli_common.h"
+#include "kappa/catalog.h"
 
 #include "io/file.h"
-#include "log/topic_name.h"
 #include "log/segment.h"
+#include "log/topic_name.h"
 
 namespace kappa::cli {
 namespace {
@@ -118,7 +118,8 @@ void add_topic(CLI::App& app, context& ctx) {
         for (size_t i = 0; i < topics.size(); i++) {
           s += i ? ",{\"name\":" : "{\"name\":";
           append_json_string(s, topics[i].name);
-          s += ",\"partitions\":" + std::to_string(topics[i].partitions) + ",\"config\":" + config_json(topics[i]) + "}";
+          s +=
+              ",\"partitions\":" + std::to_string(topics[i].partitions) + ",\"config\":" + config_json(topics[i]) + "}";
         }
         std::printf("%s]\n", s.c_str());
       } else {
@@ -167,9 +168,8 @@ void add_topic(CLI::App& app, context& ctx) {
       std::printf("%-9s %16s %16s %8s %14s %15s %15s\n", "partition", "log_start_offset", "log_end_offset", "segments",
                   "bytes", "oldest_ts", "newest_ts");
       for (const auto& p : stats)
-        std::printf("%-9d %16lld %16lld %8zu %14llu %15lld %15lld\n", p.partition, (long long)p.start,
-                    (long long)p.end, p.segments, (unsigned long long)p.bytes, (long long)p.oldest,
-                    (long long)p.newest);
+        std::printf("%-9d %16lld %16lld %8zu %14llu %15lld %15lld\n", p.partition, (long long)p.start, (long long)p.end,
+                    p.segments, (unsigned long long)p.bytes, (long long)p.oldest, (long long)p.newest);
       return kExitOk;
     };
   });

@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <map>
 
-#include "kappa/catalog.h"
 #include "cli/cli_common.h"
 #include "io/file.h"
 #include "io/io_backend.h"
+#include "kappa/catalog.h"
 #include "log/segment.h"
 #include "log/segment_name.h"
 #include "log/topic_name.h"
@@ -57,10 +57,12 @@ struct verifier {
       problem(pname + ": segment " + log + ": offset " + std::to_string(next) + " at position " +
               std::to_string(stop->position) + ": " + stop->why);
     } else if (stop->state == batch_state::incomplete) {
-      std::string msg = pname + ": segment " + log + ": incomplete batch at position " + std::to_string(stop->position) +
-                        " (offset " + std::to_string(next) + ")";
-      if (last) std::printf("NOTE %s: a torn tail, cut when the partition is next opened\n", msg.c_str());
-      else problem(msg);
+      std::string msg = pname + ": segment " + log + ": incomplete batch at position " +
+                        std::to_string(stop->position) + " (offset " + std::to_string(next) + ")";
+      if (last)
+        std::printf("NOTE %s: a torn tail, cut when the partition is next opened\n", msg.c_str());
+      else
+        problem(msg);
     }
     if (next_base >= 0 && next > next_base)
       problem(pname + ": segment " + log + " holds offsets up to " + std::to_string(next - 1) +
@@ -94,7 +96,8 @@ struct verifier {
       auto times = time_index::decode(base, tb, next, &consistent);
       if (!consistent)
         problem(pname + ": time index " + segment_path(dir, base, format::kTimeIndexSuffix) +
-                " is malformed or points past the segment after " + std::to_string(times.entries().size()) + " entries");
+                " is malformed or points past the segment after " + std::to_string(times.entries().size()) +
+                " entries");
     }
     return next;
   }
@@ -141,8 +144,10 @@ int verify(context& ctx, const std::string& only) {
     }
   }
   if (v.problems) {
-    std::fprintf(stderr, "kappa: verify found %d problem(s); damaged data is never returned by consume "
-                         "(consume --skip-corrupt steps over it)\n", v.problems);
+    std::fprintf(stderr,
+                 "kappa: verify found %d problem(s); damaged data is never returned by consume "
+                 "(consume --skip-corrupt steps over it)\n",
+                 v.problems);
     return kExitRuntime;
   }
   return kExitOk;

@@ -7,8 +7,8 @@
 #include <simdjson.h>
 
 #include "cli/cli_common.h"
-#include "kappa_version.h"
 #include "io/io_backend.h"
+#include "kappa_version.h"
 
 using namespace kappa::cli;
 
@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
     std::printf("kappa %s\n", KAPPA_VERSION);
     if (verbose) {
       std::printf("io backend: %s\n", kappa::probe_io_backend_name());
-      std::printf("%s\nsimdjson %s kernel\n", MDB_VERSION_STRING, simdjson::get_active_implementation()->name().c_str());
+      std::printf("%s\nsimdjson %s kernel\n", MDB_VERSION_STRING,
+                  simdjson::get_active_implementation()->name().c_str());
     }
     return kExitOk;
   }

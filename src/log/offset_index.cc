@@ -16,8 +16,7 @@ offset_index offset_index::decode(int64_t base, const std::string& bytes, uint64
     const char* p = bytes.data() + i * format::kOffsetIndexEntrySize;
     int64_t off = base + be::load32(p);
     uint32_t pos = be::load32(p + format::kOffsetIndexRelOffsetSize);
-    bool ordered = idx.entries_.empty() ||
-                   (off > idx.entries_.back().offset && pos > idx.entries_.back().position);
+    bool ordered = idx.entries_.empty() || (off > idx.entries_.back().offset && pos > idx.entries_.back().position);
     if (!ordered || pos >= log_size) {
       *consistent = false;
       break;

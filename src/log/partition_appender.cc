@@ -33,8 +33,8 @@ struct partition_appender::impl {
 
   std::vector<char> bufs[2];
   int cur = 0;
-  size_t filled = 0;          // bytes of closed batches in bufs[cur]
-  uint64_t buf_file_pos = 0;  // where bufs[cur][0] goes in the active segment
+  size_t filled = 0;                           // bytes of closed batches in bufs[cur]
+  uint64_t buf_file_pos = 0;                   // where bufs[cur][0] goes in the active segment
   uint64_t written_from = 0, written_len = 0;  // the last range handed to the backend
   batch_builder builder;
   bool batch_open = false;
@@ -66,8 +66,8 @@ struct partition_appender::impl {
     auto append_tail = [&](const char* suffix, const std::string& bytes, size_t at) -> Status {
       if (bytes.empty() && !sync) return Status::OK();
       KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(path(suffix), O_RDWR | O_CREAT));
-      if (!bytes.empty() && ::pwrite(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(at)) !=
-                                static_cast<ssize_t>(bytes.size()))
+      if (!bytes.empty() &&
+          ::pwrite(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(at)) != static_cast<ssize_t>(bytes.size()))
         return Status::FromErrno(path(suffix), errno);
       if (sync && ::fdatasync(fd.get()) != 0) return Status::FromErrno(path(suffix), errno);
       return Status::OK();
@@ -89,7 +89,9 @@ struct partition_appender::impl {
     // Start writeback of what the previous buffer wrote, so the disk works
     // while we encode and the final fdatasync has little left to do (it
     // also keeps dirty pages bounded on small devices).
-    if (written_len > 0) ::sync_file_range(log_fd.get(), static_cast<off_t>(written_from), static_cast<off_t>(written_len), SYNC_FILE_RANGE_WRITE);
+    if (written_len > 0)
+      ::sync_file_range(log_fd.get(), static_cast<off_t>(written_from), static_cast<off_t>(written_len),
+                        SYNC_FILE_RANGE_WRITE);
     written_from = buf_file_pos;
     written_len = filled;
     KAPPA_RETURN_IF_ERROR(io->submit_write(log_fd.get(), bufs[cur].data(), filled, buf_file_pos));
@@ -166,7 +168,8 @@ struct partition_appender::impl {
     // After write_out_buffer() nothing is in flight from bufs[cur]: it may grow.
     if (bufs[cur].size() - filled < alone) bufs[cur].resize(filled + alone);
     open_batch(alone);
-    if (!builder.append(ts, key, value, headers)) return Status::Corruption("internal: record does not fit an empty batch");
+    if (!builder.append(ts, key, value, headers))
+      return Status::Corruption("internal: record does not fit an empty batch");
     return Status::OK();
   }
 

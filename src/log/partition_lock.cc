@@ -32,12 +32,13 @@ Result<partition_lock> partition_lock::acquire_writer(const std::string& dir, co
     std::string holder = read_holder(fd.get());
     if (!holder.empty() || attempt >= 1000)
       return Status::Busy(what + " is being written by another process (pid " +
-                          (holder.empty() ? std::string("unknown") : holder) +
-                          ", lock file " + path + "); stop it or wait for it to finish");
+                          (holder.empty() ? std::string("unknown") : holder) + ", lock file " + path +
+                          "); stop it or wait for it to finish");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+  if (::ftruncate(fd.get(), 0) != 0 ||
+      ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
     return Status::FromErrno("write " + path, errno);
   partition_lock l;
   l.fd_ = std::move(fd);

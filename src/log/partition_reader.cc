@@ -32,7 +32,7 @@ struct partition_reader::impl {
   std::unique_ptr<io_backend> io;
   bool writer_active = false;  // someone else held the lock at open
   std::vector<int64_t> bases;
-  size_t seg = 0;              // index into bases of the open segment
+  size_t seg = 0;  // index into bases of the open segment
   unique_fd fd;
   std::string seg_path;
 
@@ -43,17 +43,17 @@ struct partition_reader::impl {
   // the previous chunk.
   std::vector<char> mem[2];
   int act = 0;
-  char* buf = nullptr;      // active bytes: buf[0, len) is file [buf_pos, +len)
-  size_t buf_cap = 0;       // usable bytes from buf to the end of mem[act]
+  char* buf = nullptr;  // active bytes: buf[0, len) is file [buf_pos, +len)
+  size_t buf_cap = 0;   // usable bytes from buf to the end of mem[act]
   uint64_t buf_pos = 0;
   size_t len = 0, cur = 0;
-  bool ahead = false;       // a read of the next chunk is in flight
+  bool ahead = false;  // a read of the next chunk is in flight
   uint64_t ahead_pos = 0;
   bool in_batch = false;
   record_iterator it{batch_header{}, nullptr};
-  uint64_t batch_pos = 0;        // file position of the batch being iterated
-  int64_t target = 0;            // skip records below this offset
-  int64_t ts_target = INT64_MIN; // skip records until one has timestamp >= this
+  uint64_t batch_pos = 0;         // file position of the batch being iterated
+  int64_t target = 0;             // skip records below this offset
+  int64_t ts_target = INT64_MIN;  // skip records until one has timestamp >= this
   int64_t position = 0;
   bool seeking = false;  // no record returned since the last seek
   corruption_info bad;
@@ -78,9 +78,12 @@ struct partition_reader::impl {
     seg = i;
     seg_path = segment_path(dir, bases[i], format::kLogSuffix);
     auto f = open_file(seg_path, O_RDONLY);
-    if (f.ok()) fd = std::move(f.value());
-    else if (f.status().is_not_found()) fd = unique_fd();  // nothing written yet: read as empty
-    else return f.status();
+    if (f.ok())
+      fd = std::move(f.value());
+    else if (f.status().is_not_found())
+      fd = unique_fd();  // nothing written yet: read as empty
+    else
+      return f.status();
     buf = mem[act].data();
     buf_cap = mem[act].size() - kTailPadding;
     buf_pos = pos;
@@ -296,19 +299,24 @@ struct partition_reader::impl {
   offset_index load_index(int64_t base) {
     std::string ib;
     bool consistent;
-    if (!read_small_file(segment_path(dir, base, format::kIndexSuffix), &ib, kIndexLimit).ok()) return offset_index(base);
+    if (!read_small_file(segment_path(dir, base, format::kIndexSuffix), &ib, kIndexLimit).ok())
+      return offset_index(base);
     return offset_index::decode(base, ib, UINT32_MAX, &consistent);
   }
   time_index load_times(int64_t base) {
     std::string tb;
     bool consistent;
-    if (!read_small_file(segment_path(dir, base, format::kTimeIndexSuffix), &tb, kIndexLimit).ok()) return time_index(base);
+    if (!read_small_file(segment_path(dir, base, format::kTimeIndexSuffix), &tb, kIndexLimit).ok())
+      return time_index(base);
     return time_index::decode(base, tb, INT64_MAX, &consistent);
   }
 
   // Scans the newest segment from its last index entry: its end offset and
   // the largest timestamp after that entry.
-  struct tail { int64_t end_offset; int64_t max_ts; };
+  struct tail {
+    int64_t end_offset;
+    int64_t max_ts;
+  };
   Result<tail> scan_tail() {
     KAPPA_RETURN_IF_ERROR(cancel_read_ahead());  // the backend reads one thing at a time
     KAPPA_RETURN_IF_ERROR(refresh_segments());
@@ -431,7 +439,7 @@ Result<partition_reader::status> partition_reader::next_many(record_view* out, s
   return status::record;
 }
 Result<partition_reader::status> partition_reader::next_values(int64_t* offsets, bytes_view* values, size_t max,
-                                                                size_t* count) {
+                                                               size_t* count) {
   auto& p = *impl_;
   *count = 0;
   if (max == 0) return status::record;

@@ -60,8 +60,8 @@ batch_state check_batch(const char* p, size_t avail, size_t max_batch_bytes, bat
   if (h->base_offset < 0 || h->record_count < 0 || h->last_offset_delta < 0 ||
       h->record_count > h->last_offset_delta + 1) {
     *why = "inconsistent header (base offset " + std::to_string(h->base_offset) + ", " +
-           std::to_string(h->record_count) + " records, last offset delta " +
-           std::to_string(h->last_offset_delta) + ")";
+           std::to_string(h->record_count) + " records, last offset delta " + std::to_string(h->last_offset_delta) +
+           ")";
     return batch_state::corrupt;
   }
   if ((h->attributes & kCompressionMask) != 0) {
@@ -91,7 +91,8 @@ int record_iterator::next(record_view* out) {
   if (!(p = varint::get32(p, rec_end, &klen)) || klen < -1 || klen > rec_end - p) return error_ = "bad key length", -1;
   out->key = {klen < 0 ? nullptr : p, static_cast<int32_t>(klen)};
   if (klen > 0) p += klen;
-  if (!(p = varint::get32(p, rec_end, &vlen)) || vlen < -1 || vlen > rec_end - p) return error_ = "bad value length", -1;
+  if (!(p = varint::get32(p, rec_end, &vlen)) || vlen < -1 || vlen > rec_end - p)
+    return error_ = "bad value length", -1;
   out->value = {vlen < 0 ? nullptr : p, static_cast<int32_t>(vlen)};
   if (vlen > 0) p += vlen;
   if (!(p = varint::get32(p, rec_end, &hcount)) || hcount < 0) return error_ = "bad header count", -1;

@@ -78,13 +78,14 @@ int record_iterator::next_value(int64_t* offset, bytes_view* value) {
   const char* p = varint::get32(p_, end_, &len);
   if (!p || len < 1 || len > end_ - p) return error_ = "record length out of range", -1;
   const char* rec_end = p + len;
-  p++;  // attributes
+  p++;                                     // attributes
   while (p < rec_end && (*p & 0x80)) p++;  // timestampDelta, not needed here
   p++;
   if (!(p = varint::get32(p, rec_end, &off_delta))) return error_ = "bad offset delta", -1;
   if (!(p = varint::get32(p, rec_end, &klen)) || klen < -1 || klen > rec_end - p) return error_ = "bad key length", -1;
   if (klen > 0) p += klen;
-  if (!(p = varint::get32(p, rec_end, &vlen)) || vlen < -1 || vlen > rec_end - p) return error_ = "bad value length", -1;
+  if (!(p = varint::get32(p, rec_end, &vlen)) || vlen < -1 || vlen > rec_end - p)
+    return error_ = "bad value length", -1;
   *value = {vlen < 0 ? nullptr : p, static_cast<int32_t>(vlen)};
   *offset = base_offset_ + off_delta;
   p_ = rec_end;
@@ -102,8 +103,7 @@ class batch_builder {
   // Adds a record if it fits; false (and nothing written) if not. A record
   // that does not fit even in an empty batch never will: callers compare
   // encoded_size() against their limit first.
-  bool append(int64_t timestamp, bytes_view key, bytes_view value,
-              std::span<const record_header> headers = {});
+  bool append(int64_t timestamp, bytes_view key, bytes_view value, std::span<const record_header> headers = {});
   // Bytes the record takes inside a batch whose first timestamp is
   // base_ts and with offset delta `delta` (an upper bound is fine for checks).
   static size_t encoded_size(int64_t ts_delta, int32_t offset_delta, bytes_view key, bytes_view value,

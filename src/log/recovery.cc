@@ -98,9 +98,9 @@ Status recover_partition(io_backend& io, const std::string& dir, const std::stri
   if (!stop.ok()) return stop.status();
   uint64_t valid_end = stop->position;
   if (valid_end < log_size) {
-    std::string why = stop->state == batch_state::corrupt ? stop->why
+    std::string why = stop->state == batch_state::corrupt      ? stop->why
                       : stop->state == batch_state::incomplete ? "incomplete batch"
-                                                                 : "overlapping offsets";
+                                                               : "overlapping offsets";
     report->notes.push_back(what + ": recovered segment " + segment_stem(base) + format::kLogSuffix +
                             " by truncating " + std::to_string(log_size - valid_end) + " bytes at position " +
                             std::to_string(valid_end) + " (" + why + "); the log ends at offset " +
@@ -118,8 +118,10 @@ Status recover_partition(io_backend& io, const std::string& dir, const std::stri
   a->size = valid_end;
   a->next_offset = next;
   std::string new_ib = a->index.encode(), new_tb = a->times.encode();
-  if (new_ib != ib || !have_i) KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kIndexSuffix), new_ib, false));
-  if (new_tb != tb || !have_t) KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kTimeIndexSuffix), new_tb, false));
+  if (new_ib != ib || !have_i)
+    KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kIndexSuffix), new_ib, false));
+  if (new_tb != tb || !have_t)
+    KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kTimeIndexSuffix), new_tb, false));
   a->index_on_disk = a->index.entries().size();
   a->times_on_disk = a->times.entries().size();
   return Status::OK();

@@ -18,8 +18,8 @@ namespace kappa {
 // The state of the active (newest) segment an appender continues from.
 struct active_segment {
   int64_t base_offset = 0;
-  uint64_t size = 0;             // bytes of whole batches in the .log
-  int64_t next_offset = 0;       // offset the next record gets
+  uint64_t size = 0;                // bytes of whole batches in the .log
+  int64_t next_offset = 0;          // offset the next record gets
   int64_t first_batch_max_ts = -1;  // Kafka's rollingBasedTimestamp; -1 if empty
   offset_index index;
   time_index times;

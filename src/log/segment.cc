@@ -12,9 +12,7 @@
 
 namespace kappa {
 
-size_t readable_batch_limit(uint32_t max_message_bytes) {
-  return std::max<size_t>(max_message_bytes, 2u << 20) * 4;
-}
+size_t readable_batch_limit(uint32_t max_message_bytes) { return std::max<size_t>(max_message_bytes, 2u << 20) * 4; }
 
 Result<std::vector<int64_t>> list_segments(const std::string& dir) {
   KAPPA_ASSIGN_OR_RETURN(auto names, list_dir(dir));

@@ -50,8 +50,8 @@ struct index_builder {
   offset_index* index;
   time_index* times;
   uint64_t bytes_since_entry = 0;
-  int64_t max_timestamp = -1;      // largest timestamp so far in the segment
-  int64_t offset_of_max = -1;      // last offset of the batch that holds it
+  int64_t max_timestamp = -1;  // largest timestamp so far in the segment
+  int64_t offset_of_max = -1;  // last offset of the batch that holds it
   void add(const batch_header& h, uint64_t position);
   // When a segment is sealed Kafka records its final max timestamp.
   void seal() {

@@ -17,8 +17,7 @@ time_index time_index::decode(int64_t base, const std::string& bytes, int64_t en
     int64_t off = base + be::load32(p + format::kTimeIndexTimestampSize);
     // An all-zero entry is unused preallocated space in a Kafka-written file.
     if (ts == 0 && off == base && i > 0) break;
-    bool ordered = idx.entries_.empty() ||
-                   (ts >= idx.entries_.back().timestamp && off >= idx.entries_.back().offset);
+    bool ordered = idx.entries_.empty() || (ts >= idx.entries_.back().timestamp && off >= idx.entries_.back().offset);
     if (!ordered || off >= end_offset) {
       *consistent = false;
       break;

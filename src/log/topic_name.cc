@@ -13,8 +13,8 @@ Status validate_topic_name(std::string_view name) {
     return Status::Invalid("topic name '" + shown + "' is " + std::to_string(name.size()) + " characters: " + rule);
   if (name == "." || name == "..") return Status::Invalid("topic name '" + shown + "' is not allowed: " + rule);
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return Status::Invalid("invalid topic name '" + shown + "': " + rule);
   }
   return Status::OK();

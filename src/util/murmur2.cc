@@ -13,8 +13,8 @@ int32_t murmur2(const void* key, size_t n) {
   size_t words = n / 4;
   for (size_t i = 0; i < words; i++) {
     const unsigned char* p = data + 4 * i;
-    uint32_t k = static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-                 static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+    uint32_t k = static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+                 static_cast<uint32_t>(p[3]) << 24;
     k *= m;
     k ^= k >> r;
     k *= m;

@@ -15,7 +15,10 @@ inline int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -sta
 inline size_t size(int64_t v) {
   uint64_t u = zigzag(v);
   size_t n = 1;
-  while (u >= 0x80) { u >>= 7; n++; }
+  while (u >= 0x80) {
+    u >>= 7;
+    n++;
+  }
   return n;
 }
 
@@ -57,7 +60,11 @@ inline char* put(char* p, int64_t v) {
   }
   return nullptr;
 }
-[[gnu::always_inline]] inline const char* get32(const char* p, const char* end, int64_t* out) { return get(p, end, out, 5); }
-[[gnu::always_inline]] inline const char* get64(const char* p, const char* end, int64_t* out) { return get(p, end, out, 10); }
+[[gnu::always_inline]] inline const char* get32(const char* p, const char* end, int64_t* out) {
+  return get(p, end, out, 5);
+}
+[[gnu::always_inline]] inline const char* get64(const char* p, const char* end, int64_t* out) {
+  return get(p, end, out, 10);
+}
 
 }  // namespace kappa::varint

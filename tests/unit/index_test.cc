@@ -1,8 +1,8 @@
 #include <doctest.h>
 
 #include "log/offset_index.h"
-#include "log/time_index.h"
 #include "log/segment_name.h"
+#include "log/time_index.h"
 
 using namespace kappa;
 

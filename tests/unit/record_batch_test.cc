@@ -25,7 +25,8 @@ std::vector<char> sample_batch(int64_t base, int n) {
     k += std::to_string(i % 3);
     record_header h[1] = {{"h", bytes_view::of("x")}};
     REQUIRE(b.append(1000 + i * 7 - (i % 2) * 20, i == 1 ? bytes_view::null() : bytes_view::of(k),
-                     i == 2 ? bytes_view::null() : bytes_view::of(v), i == 3 ? std::span(h) : std::span<record_header>()));
+                     i == 2 ? bytes_view::null() : bytes_view::of(v),
+                     i == 3 ? std::span(h) : std::span<record_header>()));
   }
   buf.resize(b.finish());
   return buf;
@@ -52,10 +53,14 @@ TEST_CASE("a built batch decodes to the same records") {
     REQUIRE(it.next(&r) == 1);
     CHECK(r.offset == 42 + i);
     CHECK(r.timestamp == 1000 + i * 7 - (i % 2) * 20);
-    if (i == 1) CHECK(r.key.is_null());
-    else CHECK(r.key.view() == "k" + std::to_string(i % 3));
-    if (i == 2) CHECK(r.value.is_null());
-    else CHECK(r.value.view() == "value-" + std::to_string(i));
+    if (i == 1)
+      CHECK(r.key.is_null());
+    else
+      CHECK(r.key.view() == "k" + std::to_string(i % 3));
+    if (i == 2)
+      CHECK(r.value.is_null());
+    else
+      CHECK(r.value.view() == "value-" + std::to_string(i));
     CHECK(r.header_count == (i == 3 ? 1 : 0));
     if (i == 3) {
       record_header hd;
@@ -77,7 +82,8 @@ TEST_CASE("truncated batch at every length is incomplete, never ok") {
   auto buf = sample_batch(7, 4);
   batch_header h;
   std::string why;
-  for (size_t n = 0; n < buf.size(); n++) CHECK(check_batch(buf.data(), n, 1 << 20, &h, &why) == batch_state::incomplete);
+  for (size_t n = 0; n < buf.size(); n++)
+    CHECK(check_batch(buf.data(), n, 1 << 20, &h, &why) == batch_state::incomplete);
 }
 
 TEST_CASE("a flipped byte anywhere is never accepted") {

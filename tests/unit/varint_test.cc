@@ -8,8 +8,8 @@
 using namespace kappa;
 
 TEST_CASE("zig-zag varints round trip across the int64 range") {
-  std::vector<int64_t> values = {0, 1, -1, 63, -64, 64, -65, 127, 128, 300, -300, 1 << 20, INT32_MAX, INT32_MIN,
-                                 INT64_MAX, INT64_MIN, 1700000000000};
+  std::vector<int64_t> values = {0,   1,    -1,      63,        -64,       64,        -65,       127,          128,
+                                 300, -300, 1 << 20, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, 1700000000000};
   for (int64_t v : values) {
     char buf[16];
     char* end = varint::put(buf, v);
