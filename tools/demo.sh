@@ -9,7 +9,12 @@ trap 'rm -rf "$work"' EXIT
 export KAPPA_DATA_DIR=$work/data
 
 echo "== generate 100000 clicks"
-python3 "$gen" 100000 > "$work/clicks.jsonl"
+if [ -f "$gen" ]; then
+  python3 "$gen" 100000 > "$work/clicks.jsonl"
+else  # outside the workspace: a small stand-in with the same fields
+  python3 -c 'import random; r = random.Random(1)
+for i in range(100000): print("{\"user_id\":\"u%d\",\"product_id\":\"p%d\",\"event_type\":\"view\",\"timestamp_ms\":%d}" % (int(1000 * r.random() ** 2.5), r.randint(0, 500), 1700000000000 + 5 * i))' > "$work/clicks.jsonl"
+fi
 head -n 2 "$work/clicks.jsonl"
 echo "== create topic clicks (4 partitions) and produce, keyed by user_id, event time from timestamp_ms"
 "$kappa" topic create clicks --partitions 4 --config segment.bytes=4194304
