@@ -29,7 +29,17 @@ meson compile -C "$builddir" -j 2 >/dev/null
 
 case "${1:-build}" in
   build) ;;
-  test) meson test -C "$builddir" --num-processes 2 --print-errorlogs ;;
+  test)
+    rc=0
+    meson test -C "$builddir" --num-processes 2 --print-errorlogs || rc=$?
+    # One plain closing line for CI: "N passed, N failed".
+    python3 - "$builddir/meson-logs/testlog.json" <<'PY'
+import json, sys
+results = [json.loads(line)["result"] for line in open(sys.argv[1]) if line.strip()]
+ok = sum(r in ("OK", "EXPECTEDFAIL") for r in results)
+print("%d passed, %d failed" % (ok, len(results) - ok))
+PY
+    exit $rc ;;
   demo) exec tools/demo.sh "$builddir/kappa" ;;
   *) echo "usage: tools/setup.sh [build|test|demo]" >&2; exit 2 ;;
 esac
