@@ -19,7 +19,7 @@ class output_buffer {
 
   void put(std::string_view s) {
     if (s.empty()) return;  // a null value's view has no data pointer
-    if (s.size() > cap_ - len_ && !make_room(s.size())) return;
+    if (s.size() > cap_ - len_ && !flush()) return;
     if (s.size() > cap_) {
       write_all(s.data(), s.size());
       return;
@@ -53,7 +53,6 @@ class output_buffer {
 
  private:
   static constexpr size_t kSlack = 64;  // room for put_padded's last block
-  bool make_room(size_t) { return flush(); }
   bool write_all(const char* p, size_t n);
   int fd_;
   size_t cap_;

@@ -137,5 +137,24 @@ def test_follow_across_segment_roll(k):
           % (len(got), len(sent), next((i for i, (a, b) in enumerate(zip(got, sent)) if a != b), "-")))
 
 
+def test_idle_follow_does_not_busy_poll(k):
+    # --follow sleeps on inotify: idle for 2 s it should use next to no CPU.
+    k.produce("idle", [b"one"])
+    f = k.spawn("consume", "idle", "--follow", stdin=subprocess.DEVNULL)
+    lr = LineReader(f.stdout)
+    check(lr.collect(1, 10) == [b"one"], "follower did not print the existing record")
+    def cpu_ticks():
+        with open("/proc/%d/stat" % f.pid) as st:
+            fields = st.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])   # utime + stime, in clock ticks
+    before = cpu_ticks()
+    time.sleep(2.0)
+    used = (cpu_ticks() - before) / os.sysconf("SC_CLK_TCK")
+    check(used < 0.2, "an idle --follow used %.2f s of CPU in 2 s (busy polling?)" % used)
+    k.produce("idle", [b"two"])
+    check(lr.collect(1, 10) == [b"two"], "follower missed a record after idling")
+    stop(f)
+
+
 if __name__ == "__main__":
     run_tests(globals())
