@@ -17,7 +17,12 @@ struct group_row {
 // Lag in records and in time: the age of the oldest unconsumed record.
 Result<group_row> describe_row(data_dir& dd, const group_offset& g) {
   group_row row{g};
-  KAPPA_ASSIGN_OR_RETURN(topic_meta t, dd.topic(g.topic));
+  auto topic = dd.topic(g.topic);
+  if (!topic.ok() && topic.status().is_not_found()) {
+    row.end = -1;  // the topic was deleted since the commit: nothing to lag behind
+    return row;
+  }
+  KAPPA_ASSIGN_OR_RETURN(topic_meta t, std::move(topic));
   if (g.partition >= t.partitions) return row;
   KAPPA_ASSIGN_OR_RETURN(auto r, dd.open_reader(t, g.partition));
   KAPPA_ASSIGN_OR_RETURN(row.end, r->log_end_offset());
