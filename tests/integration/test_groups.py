@@ -165,5 +165,14 @@ def test_group_kill9_never_loses(k):
           "after kill -9, resume must continue from a committed offset <= printed: %r" % second[:3])
 
 
+def test_group_describe_survives_a_deleted_topic(k):
+    produce_n(k, "gone", 3)
+    k.values("gone", "--group", "gd")
+    k.ok("topic", "delete", "gone")
+    e = part_entry(k, "gd", "gone")
+    check(e["committed_offset"] == 3, "committed offset kept after topic delete: %r" % e)
+    check(e["log_end_offset"] == -1 and e["lag"] == 0, "a deleted topic has no end and no lag: %r" % e)
+
+
 if __name__ == "__main__":
     run_tests(globals())
