@@ -34,17 +34,14 @@ class io_backend {
   // wait_writes(), then fdatasync(fd): on OK the bytes are durable.
   virtual Status sync(int fd) = 0;
 
-  // Starts reading up to n bytes at off into buf. One read in flight at a
-  // time; REQUIRES: no read outstanding.
+  // Starts reading up to n bytes at off into buf (a read ahead). One such
+  // read in flight at a time; REQUIRES: no read-ahead outstanding.
   virtual Status submit_read(int fd, void* buf, size_t n, uint64_t off) = 0;
-  // The byte count of the outstanding read (fewer than asked only at end of
-  // file), or the error.
+  // The byte count of the outstanding read-ahead (fewer than asked only at
+  // end of file), or the error.
   virtual Result<size_t> wait_read() = 0;
-  // A synchronous read: submit_read() + wait_read().
-  Result<size_t> read(int fd, void* buf, size_t n, uint64_t off) {
-    KAPPA_RETURN_IF_ERROR(submit_read(fd, buf, n, off));
-    return wait_read();
-  }
+  // A synchronous read, independent of any read-ahead in flight.
+  virtual Result<size_t> read(int fd, void* buf, size_t n, uint64_t off) = 0;
 };
 
 // The backend to use: `kind`, or for io_kind::automatic the one named by the

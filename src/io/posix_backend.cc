@@ -52,6 +52,9 @@ class posix_backend final : public io_backend {
     return Status::OK();
   }
   Result<size_t> wait_read() override { return pread_all(fd_, buf_, n_, off_); }
+  Result<size_t> read(int fd, void* buf, size_t n, uint64_t off) override {
+    return pread_all(fd, static_cast<char*>(buf), n, off);
+  }
 
  private:
   int fd_ = -1;

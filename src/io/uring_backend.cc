@@ -84,6 +84,26 @@ class uring_backend final : public io_backend {
     return Status::OK();
   }
 
+  // Through the ring with its own tag, so a read-ahead in flight is left
+  // undisturbed.
+  Result<size_t> read(int fd, void* buf, size_t n, uint64_t off) override {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) return posix_pread_all(fd, static_cast<char*>(buf), n, off);
+    io_uring_prep_read(sqe, fd, buf, static_cast<unsigned>(n), off);
+    io_uring_sqe_set_data64(sqe, kSyncReadTag);
+    if (io_uring_submit(&ring_) < 0) return posix_pread_all(fd, static_cast<char*>(buf), n, off);
+    sync_read_in_flight_ = true;
+    while (sync_read_in_flight_) KAPPA_RETURN_IF_ERROR(reap_one());
+    if (sync_read_res_ < 0) return Status::FromErrno("read", -sync_read_res_);
+    size_t got = static_cast<size_t>(sync_read_res_);
+    if (got > 0 && got < n) {  // finish a short read; only 0 means end of file
+      auto rest = posix_pread_all(fd, static_cast<char*>(buf) + got, n - got, off + got);
+      if (!rest.ok()) return rest.status();
+      got += rest.value();
+    }
+    return got;
+  }
+
   Result<size_t> wait_read() override {
     if (read_sync_fallback_) {
       read_sync_fallback_ = false;
@@ -103,6 +123,7 @@ class uring_backend final : public io_backend {
 
  private:
   static constexpr uint64_t kSyncTag = kReadTag - 1;
+  static constexpr uint64_t kSyncReadTag = kReadTag - 2;
   struct op {
     bool busy = false;
     int fd = -1;
@@ -126,6 +147,11 @@ class uring_backend final : public io_backend {
       read_res_ = res;
       return Status::OK();
     }
+    if (tag == kSyncReadTag) {
+      sync_read_in_flight_ = false;
+      sync_read_res_ = res;
+      return Status::OK();
+    }
     if (tag == kSyncTag) {
       sync_in_flight_ = false;
       sync_res_ = res;
@@ -145,7 +171,8 @@ class uring_backend final : public io_backend {
   unsigned writes_in_flight_ = 0;
   op read_;
   bool read_in_flight_ = false, read_sync_fallback_ = false, sync_in_flight_ = false;
-  int read_res_ = 0, sync_res_ = 0;
+  int read_res_ = 0, sync_res_ = 0, sync_read_res_ = 0;
+  bool sync_read_in_flight_ = false;
 };
 
 }  // namespace

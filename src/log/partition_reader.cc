@@ -244,7 +244,6 @@ struct partition_reader::impl {
 
   // Is there a valid batch at file position pos of the open segment?
   bool valid_batch_at(uint64_t pos, batch_header* h) {
-    if (!cancel_read_ahead().ok()) return false;  // the backend reads one thing at a time
     std::vector<char> hdr(format::kLogOverhead);
     auto got = io->read(fd.get(), hdr.data(), hdr.size(), pos);
     if (!got.ok() || got.value() < hdr.size()) return false;
@@ -258,7 +257,6 @@ struct partition_reader::impl {
   }
 
   Result<int64_t> skip_corrupt() {
-    KAPPA_RETURN_IF_ERROR(cancel_read_ahead());
     batch_header h;
     // 1. The damaged batch's own length field, if it leads to a valid batch.
     std::vector<char> hdr(format::kLogOverhead);
@@ -318,7 +316,6 @@ struct partition_reader::impl {
     int64_t max_ts;
   };
   Result<tail> scan_tail() {
-    KAPPA_RETURN_IF_ERROR(cancel_read_ahead());  // the backend reads one thing at a time
     KAPPA_RETURN_IF_ERROR(refresh_segments());
     int64_t base = bases.back();
     offset_index idx = load_index(base);
