@@ -176,5 +176,15 @@ def test_name_length_limit(k):
         check(r.rc == 0, "legal name %r refused: %s" % (name, r.describe()))
 
 
+def test_compacted_topic_refuses_keyless_records(k):
+    k.create("cmp", "--config", "cleanup.policy=compact")
+    r = k.run("produce", "cmp", input=b"no-key\n")
+    check(r.rc != 0, "a keyless produce to a compacted topic must fail, got rc=%d" % r.rc)
+    check(b"compact" in r.err and b"cmp" in r.err, "message should name the topic and compaction: %r" % r.err)
+    check(k.values("cmp") == [], "nothing may be stored")
+    k.produce("cmp", [b"k1:v1"], "-K", ":")
+    check(k.consume("cmp", "-f", r"%k=%s\n").lines == [b"k1=v1"], "keyed records are accepted")
+
+
 if __name__ == "__main__":
     run_tests(globals())
