@@ -1,9 +1,10 @@
 // kappa/catalog.h — the catalog: one LMDB environment per data dir (DIR/meta/) holding topics
-// with their configs, and consumer-group offsets. LMDB error codes never
+// with their configs, consumer-group offsets and data-dir settings. LMDB error codes never
 // leave this layer: they become Status here.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,10 @@ class catalog {
   Result<std::vector<std::string>> list_groups();
   // Deletes all of a group's offsets (of one topic if topic is not empty).
   Status delete_group(const std::string& group, const std::string& topic = "");
+
+  // Data-dir settings (`kappa config`): the explicit ones, by key.
+  Result<std::map<std::string, std::string>> settings();
+  Status set_setting(const std::string& key, const std::string& value);
 
   struct env;
 

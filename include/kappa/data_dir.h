@@ -13,12 +13,25 @@
 #include <vector>
 
 #include "kappa/log.h"
+#include "kappa/retention.h"
 #include "kappa/status.h"
 
 namespace kappa {
 
 class catalog;
 struct topic_meta;
+class background_maintenance;
+
+// What one pass of the data dir's disk budget (max.bytes) did.
+struct budget_report {
+  int64_t max_bytes = -1;   // the budget; -1 = none
+  uint64_t bytes_before = 0;  // segment files of all topics
+  uint64_t bytes_after = 0;
+  int32_t segments_retired = 0;  // removed, or moved to an archive tier
+  // Partition directories whose active segment holds the remaining
+  // excess: their writers should roll so that it can go.
+  std::vector<std::string> partitions_to_roll;
+};
 
 class data_dir {
  public:
@@ -43,15 +56,33 @@ class data_dir {
   // Removes a topic: refused (Busy) while a writer holds any partition.
   Status delete_topic(const std::string& name);
 
-  // write_buffer_bytes: 0 = the default (see partition_options).
+  // write_buffer_bytes: 0 = the default (see partition_options). The
+  // appender applies retention and compaction (on the data dir's
+  // maintenance thread) whenever it rolls a segment, and keeps max.bytes.
   Result<std::unique_ptr<partition_appender>> open_appender(const topic_meta& t, int32_t partition,
                                                             size_t write_buffer_bytes = 0);
-  Result<std::unique_ptr<partition_reader>> open_reader(const topic_meta& t, int32_t partition);
+  // with_archive: read the topic's archived segments first (archive.dir).
+  Result<std::unique_ptr<partition_reader>> open_reader(const topic_meta& t, int32_t partition,
+                                                        bool with_archive = false);
+  // The partition's directory in the archive tier ("" without archive.dir).
+  std::string archive_dir(const topic_meta& t, int32_t partition) const;
+  // The options a partition of `t` is stored with.
+  partition_options options(const topic_meta& t, int32_t partition) const;
+
+  // Applies retention and compaction to each partition of `t` now.
+  Result<std::vector<maintenance_report>> maintain(const topic_meta& t);
+  // Applies the disk budget now (see budget_report).
+  Result<budget_report> enforce_budget();
+
+  // Data-dir settings (`kappa config`): the effective value of a known key.
+  Result<std::string> setting(const std::string& key);
+  Status set_setting(const std::string& key, const std::string& value);
 
  private:
   data_dir() = default;
   std::string path_;
   std::unique_ptr<class catalog> catalog_;
+  std::shared_ptr<background_maintenance> maintenance_;  // started with the first appender
 };
 
 // "topic clicks partition 0": how messages name a partition.

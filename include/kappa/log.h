@@ -18,6 +18,18 @@
 
 namespace kappa {
 
+// Told by an appender about its active segment (the data dir uses it to run
+// retention and to keep its disk budget). Called on the appender's thread.
+class segment_observer {
+ public:
+  virtual ~segment_observer() = default;
+  // The active segment was sealed and a new one started.
+  virtual void segment_rolled() = 0;
+  // `bytes` more were written to the active segment, now `active_bytes`
+  // long. Returning true asks the appender to roll at the next batch.
+  virtual bool wrote(uint64_t bytes, uint64_t active_bytes) = 0;
+};
+
 // How a partition is stored; the topic configs of the same names.
 struct partition_options {
   uint64_t segment_bytes = 1ull << 30;          // segment.bytes
@@ -27,6 +39,22 @@ struct partition_options {
   // that needs more). A writer of many partitions passes a smaller one to
   // keep its memory bounded.
   size_t write_buffer_bytes = 512u << 10;
+
+  // Retention and compaction (kappa/retention.h applies them).
+  int64_t retention_ms = 7ll * 24 * 3600 * 1000;  // retention.ms, -1 = forever
+  int64_t retention_bytes = -1;                   // retention.bytes, -1 = no limit
+  bool cleanup_delete = true;                     // cleanup.policy has delete
+  bool cleanup_compact = false;                   // cleanup.policy has compact
+  int64_t delete_retention_ms = 86400000;         // delete.retention.ms
+  int64_t min_compaction_lag_ms = 0;              // min.compaction.lag.ms
+  double min_cleanable_dirty_ratio = 0.5;         // min.cleanable.dirty.ratio
+  // This partition's directory in the archive tier (archive.dir): segments
+  // leaving retention move there instead of being deleted. Empty = none.
+  std::string archive_dir;
+  // Readers: read the archived segments first, then on into the live log.
+  bool read_archive = false;
+  // Appenders: told when the active segment rolls or grows.
+  std::shared_ptr<segment_observer> observer;
 };
 
 // Appends records to a partition.
@@ -94,8 +122,9 @@ class partition_reader {
                                                         const partition_options& options);
   ~partition_reader();
 
-  // The first offset in the partition (the base of its oldest segment).
-  int64_t log_start_offset() const;
+  // The first offset in the partition (the base of its oldest segment, as
+  // of now: retention moves it). With read_archive, the oldest archived one.
+  int64_t log_start_offset();
   // The offset after the last whole batch, as of now.
   Result<int64_t> log_end_offset();
   // Newest record timestamp in the partition (-1 if empty), as of now.

@@ -25,6 +25,11 @@ const std::vector<config_def>& topic_config_defs();
 // is unknown or the value out of range.
 Status validate_topic_config(std::string_view key, std::string_view value);
 
+// Data-dir settings (`kappa config`), e.g. max.bytes, in display order, and
+// their value rules.
+const std::vector<config_def>& data_dir_setting_defs();
+Status validate_data_dir_setting(std::string_view key, std::string_view value);
+
 // Explicit settings of one topic, with Kafka's defaults underneath.
 class topic_config {
  public:

@@ -3,6 +3,7 @@
 #include <lmdb.h>
 
 #include <chrono>
+#include <map>
 #include <sstream>
 
 #include "io/file.h"
@@ -88,7 +89,7 @@ std::string group_key(const std::string& g, const std::string& t, int32_t p) {
 
 struct catalog::env {
   MDB_env* e = nullptr;
-  MDB_dbi topics = 0, groups = 0;
+  MDB_dbi topics = 0, groups = 0, settings = 0;
   ~env() {
     if (e) mdb_env_close(e);
   }
@@ -113,6 +114,7 @@ Result<std::unique_ptr<catalog>> catalog::open(const std::string& meta_dir, bool
   if (t.rc()) return lmdb_error("begin", t.rc());
   if ((rc = mdb_dbi_open(t.get(), "topics", MDB_CREATE, &e->topics))) return lmdb_error("open topics", rc);
   if ((rc = mdb_dbi_open(t.get(), "groups", MDB_CREATE, &e->groups))) return lmdb_error("open groups", rc);
+  if ((rc = mdb_dbi_open(t.get(), "settings", MDB_CREATE, &e->settings))) return lmdb_error("open settings", rc);
   if ((rc = t.commit())) return lmdb_error("commit", rc);
   return std::unique_ptr<catalog>(new catalog(std::move(e)));
 }
@@ -255,6 +257,30 @@ Status catalog::delete_group(const std::string& group, const std::string& topic)
                             (topic.empty() ? "" : " for topic " + topic));
   int rc = t.commit();
   if (rc) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+Result<std::map<std::string, std::string>> catalog::settings() {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_cursor* c;
+  int rc = mdb_cursor_open(t.get(), env_->settings, &c);
+  if (rc) return lmdb_error("cursor", rc);
+  std::map<std::string, std::string> out;
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+    out[str(k)] = str(v);
+  mdb_cursor_close(c);
+  return out;
+}
+
+Status catalog::set_setting(const std::string& key, const std::string& value) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(key), v = val(value);
+  int rc = mdb_put(t.get(), env_->settings, &k, &v, 0);
+  if (rc) return lmdb_error("set " + key, rc);
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
   return Status::OK();
 }
 

@@ -1,5 +1,9 @@
 #include "kappa/data_dir.h"
 
+#include <algorithm>
+#include <chrono>
+
+#include "catalog/background_maintenance.h"
 #include "io/file.h"
 #include "kappa/catalog.h"
 #include "log/partition_lock.h"
@@ -11,7 +15,14 @@ std::string partition_name(const std::string& topic, int32_t partition) {
   return "topic " + topic + " partition " + std::to_string(partition);
 }
 
-data_dir::~data_dir() = default;
+data_dir::~data_dir() {
+  if (maintenance_) maintenance_->shutdown();
+}
+
+static int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 Result<std::unique_ptr<data_dir>> data_dir::open(const std::string& path, bool create) {
   std::unique_ptr<data_dir> d(new data_dir());
@@ -62,21 +73,131 @@ Status data_dir::delete_topic(const std::string& name) {
     KAPPA_ASSIGN_OR_RETURN(auto l, partition_lock::acquire_writer(dir, partition_name(name, p)));
     locks.push_back(std::move(l));
   }
+  // Nor while a cleaner works on one.
+  for (int32_t p = 0; p < t.partitions; p++) {
+    std::string dir = partition_dir(name, p);
+    if (!path_exists(dir)) continue;
+    auto l = partition_lock::try_acquire_cleaner(dir);
+    if (!l.held())
+      return Status::Busy(partition_name(name, p) + " is being compacted or trimmed by another process; retry when "
+                          "it is done");
+    locks.push_back(std::move(l));
+  }
   KAPPA_RETURN_IF_ERROR(catalog_->delete_topic(name));
-  for (int32_t p = 0; p < t.partitions; p++) KAPPA_RETURN_IF_ERROR(remove_tree(partition_dir(name, p)));
+  for (int32_t p = 0; p < t.partitions; p++) {
+    KAPPA_RETURN_IF_ERROR(remove_tree(partition_dir(name, p)));
+    // Archived segments are the topic's data too; a topic created later
+    // under the same name must not read them as its own.
+    std::string archived = archive_dir(t, p);
+    if (!archived.empty()) KAPPA_RETURN_IF_ERROR(remove_tree(archived));
+  }
   return Status::OK();
+}
+
+std::string data_dir::archive_dir(const topic_meta& t, int32_t partition) const {
+  const std::string& root = t.config.get("archive.dir");
+  if (root.empty()) return "";
+  return root + "/" + t.name + "-" + std::to_string(partition);
+}
+
+partition_options data_dir::options(const topic_meta& t, int32_t partition) const {
+  partition_options o = t.config.partition();
+  o.archive_dir = archive_dir(t, partition);
+  return o;
+}
+
+Result<std::vector<maintenance_report>> data_dir::maintain(const topic_meta& t) {
+  std::vector<maintenance_report> out;
+  for (int32_t p = 0; p < t.partitions; p++) {
+    KAPPA_ASSIGN_OR_RETURN(auto r,
+                           maintain_partition(partition_dir(t.name, p), partition_name(t.name, p), options(t, p), wall_ms()));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::string> data_dir::setting(const std::string& key) {
+  const auto& defs = data_dir_setting_defs();
+  auto def = std::find_if(defs.begin(), defs.end(), [&](const config_def& d) { return key == d.name; });
+  if (def == defs.end()) return validate_data_dir_setting(key, "");
+  if (catalog_) {
+    KAPPA_ASSIGN_OR_RETURN(auto set, catalog_->settings());
+    if (auto it = set.find(key); it != set.end()) return it->second;
+  }
+  return std::string(def->default_value);
+}
+
+Status data_dir::set_setting(const std::string& key, const std::string& value) {
+  KAPPA_RETURN_IF_ERROR(validate_data_dir_setting(key, value));
+  KAPPA_RETURN_IF_ERROR(ensure_created());
+  return catalog_->set_setting(key, value);
+}
+
+Result<budget_report> data_dir::enforce_budget() {
+  budget_report r;
+  KAPPA_ASSIGN_OR_RETURN(std::string max, setting("max.bytes"));
+  r.max_bytes = std::stoll(max);
+  if (!catalog_) return r;
+  KAPPA_ASSIGN_OR_RETURN(auto topics, catalog_->list_topics());
+  // Per delete-policy partition, its sealed segments oldest first; the
+  // oldest of all (by newest timestamp) goes first.
+  struct partition_queue {
+    std::string dir, name;
+    partition_options o;
+    std::vector<segment_stat> sealed;
+    size_t next = 0;
+    uint64_t active_bytes = 0;
+  };
+  std::vector<partition_queue> queues;
+  for (const auto& t : topics) {
+    for (int32_t p = 0; p < t.partitions; p++) {
+      std::string dir = partition_dir(t.name, p);
+      KAPPA_ASSIGN_OR_RETURN(auto segs, stat_segments(dir));
+      for (const auto& s : segs) r.bytes_before += s.log_bytes + s.index_bytes;
+      partition_queue q{dir, partition_name(t.name, p), options(t, p), {}, 0, 0};
+      if (!q.o.cleanup_delete || segs.empty()) continue;
+      q.active_bytes = segs.back().log_bytes;
+      segs.pop_back();
+      q.sealed = std::move(segs);
+      queues.push_back(std::move(q));
+    }
+  }
+  r.bytes_after = r.bytes_before;
+  if (r.max_bytes < 0) return r;
+  while (r.bytes_after > static_cast<uint64_t>(r.max_bytes)) {
+    partition_queue* oldest = nullptr;
+    for (auto& q : queues)
+      if (q.next < q.sealed.size() &&
+          (!oldest || q.sealed[q.next].newest_timestamp < oldest->sealed[oldest->next].newest_timestamp))
+        oldest = &q;
+    if (!oldest) break;
+    KAPPA_ASSIGN_OR_RETURN(uint64_t freed, retire_oldest_segment(oldest->dir, oldest->name, oldest->o));
+    oldest->next++;
+    r.bytes_after -= std::min(r.bytes_after, freed);
+    if (freed > 0) r.segments_retired++;
+  }
+  if (r.bytes_after > static_cast<uint64_t>(r.max_bytes))
+    for (const auto& q : queues)
+      if (q.active_bytes > 0) r.partitions_to_roll.push_back(q.dir);
+  return r;
 }
 
 Result<std::unique_ptr<partition_appender>> data_dir::open_appender(const topic_meta& t, int32_t partition,
                                                                     size_t write_buffer_bytes) {
-  partition_options o = t.config.partition();
+  partition_options o = options(t, partition);
   if (write_buffer_bytes > 0) o.write_buffer_bytes = write_buffer_bytes;
-  return partition_appender::open(partition_dir(t.name, partition), partition_name(t.name, partition), o);
+  KAPPA_RETURN_IF_ERROR(ensure_created());
+  if (!maintenance_) maintenance_ = std::make_shared<background_maintenance>(this);
+  std::string dir = partition_dir(t.name, partition), name = partition_name(t.name, partition);
+  o.observer = maintenance_->observer_for(dir, name, o);
+  return partition_appender::open(dir, name, o);
 }
 
-Result<std::unique_ptr<partition_reader>> data_dir::open_reader(const topic_meta& t, int32_t partition) {
-  return partition_reader::open(partition_dir(t.name, partition), partition_name(t.name, partition),
-                                t.config.partition());
+Result<std::unique_ptr<partition_reader>> data_dir::open_reader(const topic_meta& t, int32_t partition,
+                                                                bool with_archive) {
+  partition_options o = options(t, partition);
+  o.read_archive = with_archive;
+  return partition_reader::open(partition_dir(t.name, partition), partition_name(t.name, partition), o);
 }
 
 }  // namespace kappa

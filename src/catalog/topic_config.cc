@@ -7,6 +7,7 @@ namespace kappa {
 
 const std::vector<config_def>& topic_config_defs() {
   static const std::vector<config_def> defs = {
+      {"archive.dir", "", "absolute path: segments leaving retention move there (empty = deleted)"},
       {"cleanup.policy", "delete", "delete, compact or compact,delete"},
       {"delete.retention.ms", "86400000", "how long tombstones survive compaction (ms)"},
       {"max.message.bytes", "1048588", "largest record batch (bytes)"},
@@ -57,6 +58,11 @@ Status validate_topic_config(std::string_view key, std::string_view value) {
     if (!parse_i64(v, &n) || n < -1) return bad("expected an integer >= -1 (-1 = unlimited)");
     return Status::OK();
   }
+  if (k == "archive.dir") {
+    if (!v.empty() && v[0] != '/') return bad("expected an absolute path (or empty for none)");
+    if (v.find('\n') != std::string::npos) return bad("expected a path on one line");
+    return Status::OK();
+  }
   if (k == "delete.retention.ms" || k == "min.compaction.lag.ms") {
     if (!parse_i64(v, &n) || n < 0) return bad("expected an integer >= 0 (ms)");
     return Status::OK();
@@ -64,6 +70,28 @@ Status validate_topic_config(std::string_view key, std::string_view value) {
   std::string known;
   for (const auto& d : topic_config_defs()) known += (known.empty() ? "" : ", ") + std::string(d.name);
   return Status::Invalid("unknown topic config '" + k + "'; known configs: " + known);
+}
+
+const std::vector<config_def>& data_dir_setting_defs() {
+  static const std::vector<config_def> defs = {
+      {"max.bytes", "-1",
+       "disk budget for all topics' segments (bytes, -1 = none): past it the oldest sealed segments of delete-policy "
+       "topics go first"},
+  };
+  return defs;
+}
+
+Status validate_data_dir_setting(std::string_view key, std::string_view value) {
+  std::string k(key), v(value);
+  int64_t n = 0;
+  if (k == "max.bytes") {
+    if (!parse_i64(v, &n) || n < -1) return Status::Invalid("invalid value '" + v + "' for max.bytes: expected an integer >= -1 (bytes, -1 = no budget)");
+    return Status::OK();
+  }
+  std::string msg = "unknown data-dir setting '";
+  msg.append(k).append("'; known settings:");
+  for (const auto& d : data_dir_setting_defs()) msg.append(" ").append(d.name);
+  return Status::Invalid(msg);
 }
 
 const std::string& topic_config::get(const std::string& key) const {
@@ -95,6 +123,14 @@ partition_options topic_config::partition() const {
   o.segment_bytes = static_cast<uint64_t>(get_int("segment.bytes"));
   o.segment_ms = get_int("segment.ms");
   o.max_message_bytes = static_cast<uint32_t>(get_int("max.message.bytes"));
+  o.retention_ms = get_int("retention.ms");
+  o.retention_bytes = get_int("retention.bytes");
+  const std::string& policy = get("cleanup.policy");
+  o.cleanup_delete = policy.find("delete") != std::string::npos;
+  o.cleanup_compact = policy.find("compact") != std::string::npos;
+  o.delete_retention_ms = get_int("delete.retention.ms");
+  o.min_compaction_lag_ms = get_int("min.compaction.lag.ms");
+  o.min_cleanable_dirty_ratio = std::strtod(get("min.cleanable.dirty.ratio").c_str(), nullptr);
   return o;
 }
 

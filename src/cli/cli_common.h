@@ -47,5 +47,7 @@ void add_consume(CLI::App& app, context& ctx);
 void add_group(CLI::App& app, context& ctx);
 void add_verify(CLI::App& app, context& ctx);
 void add_dump(CLI::App& app, context& ctx);
+void add_maintain(CLI::App& app, context& ctx);
+void add_config(CLI::App& app, context& ctx);
 
 }  // namespace kappa::cli

@@ -21,7 +21,7 @@ struct consume_opts {
   std::string topic, from = "earliest", group, format;
   int32_t partition = -1;
   int64_t count = -1;
-  bool follow = false, json = false, skip_corrupt = false;
+  bool follow = false, json = false, skip_corrupt = false, archive = false;
 };
 
 struct source {
@@ -64,14 +64,37 @@ int consume(const consume_opts& o, context& ctx) {
   log_watcher watcher;
   for (int32_t p = 0; p < t->partitions; p++) {
     if (o.partition >= 0 && p != o.partition) continue;
-    auto r = dd->open_reader(t.value(), p);
+    auto r = dd->open_reader(t.value(), p, o.archive);
     if (!r.ok()) return fail(r.status());
     source s{p, std::move(r.value())};
     auto end = s.reader->log_end_offset();
     if (!end.ok()) return fail(end.status());
     if (!o.follow) s.stop_at = end.value();
     const auto& f = from.value();
-    if (auto c = committed.find(p); c != committed.end())
+    int64_t start = s.reader->log_start_offset();
+    auto c = committed.find(p);
+    if (c != committed.end() && c->second < start) {
+      // Kafka's auto.offset.reset=earliest, said out loud.
+      note("group " + o.group + "'s committed offset " + std::to_string(c->second) + " for " +
+           partition_name(o.topic, p) + " is below the log start offset " + std::to_string(start) +
+           " (older records were removed by retention); resuming at " + std::to_string(start));
+      c->second = start;
+    }
+    if (c == committed.end() && f.k == start_spec::offset && f.v < start) {
+      std::string hint = "use --from earliest";
+      if (!o.archive && !dd->archive_dir(t.value(), p).empty()) {
+        auto ar = dd->open_reader(t.value(), p, true);
+        if (ar.ok() && ar.value()->log_start_offset() <= f.v)
+          hint = "add --archive to read it from the archive tier, or use --from earliest";
+      }
+      return fail(Status::NotFound("offset " + std::to_string(f.v) + " of " + partition_name(o.topic, p) +
+                                   " is below its log start offset " + std::to_string(start) +
+                                   (o.archive ? " (including the archive tier)"
+                                    : dd->archive_dir(t.value(), p).empty() ? " (older records were removed by retention)"
+                                                                             : " (older records were moved to the archive tier)") +
+                                   "; " + hint));
+    }
+    if (c != committed.end())
       st = s.reader->seek(c->second);
     else if (f.k == start_spec::earliest)
       st = s.reader->seek(s.reader->log_start_offset());
@@ -225,6 +248,8 @@ void add_consume(CLI::App& app, context& ctx) {
   auto* f = cmd->add_option("-f,--format", o.format, "kcat format: %t %p %o %k %s %T %K %S %h, \\n \\t");
   cmd->add_flag("--json", o.json, "one JSON object per record")->excludes(f);
   cmd->add_flag("--skip-corrupt", o.skip_corrupt, "step over damaged batches, reporting the skipped offsets");
+  cmd->add_flag("--archive", o.archive,
+                "read the topic's archived segments (archive.dir) first, then on into the live log");
   cmd->callback([&] { ctx.run = [&] { return consume(o, ctx); }; });
 }
 

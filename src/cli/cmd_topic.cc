@@ -5,8 +5,10 @@
 #include "adapters/record_formatter.h"
 #include "cli/cli_common.h"
 #include "kappa/catalog.h"
+#include "kappa/retention.h"
 
 #include "io/file.h"
+#include "io/io_backend.h"
 #include "log/segment.h"
 #include "log/topic_name.h"
 
@@ -18,6 +20,14 @@ struct partition_stats {
   int64_t start = 0, end = 0, oldest = -1, newest = -1;
   size_t segments = 0;
   uint64_t bytes = 0;
+  // The archive tier (archive.dir): -1 offsets when nothing is archived.
+  size_t archive_segments = 0;
+  uint64_t archive_bytes = 0;
+  int64_t archive_start = -1, archive_end = -1;
+  // Retention sizing: the ingest rate over the retained data, and the time
+  // span retention keeps at that rate (-1 = unbounded or unknown).
+  double records_per_sec = 0, bytes_per_sec = 0;
+  int64_t retained_span_ms = 0, retention_covers_ms = -1;
 };
 
 Result<partition_stats> stats_of(data_dir& dd, const topic_meta& t, int32_t p) {
@@ -31,16 +41,54 @@ Result<partition_stats> stats_of(data_dir& dd, const topic_meta& t, int32_t p) {
     KAPPA_ASSIGN_OR_RETURN(auto st, r->next(&rec));
     if (st == partition_reader::status::record) s.oldest = rec.timestamp;
   }
-  std::string dir = dd.partition_dir(t.name, p);
-  KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
-  s.segments = bases.size();
-  KAPPA_ASSIGN_OR_RETURN(auto names, list_dir(dir));
-  for (const auto& n : names) {
-    struct stat st;
-    if (::stat((dir + "/" + n).c_str(), &st) == 0 && n.size() > 4 && n.compare(n.size() - 4, 4, ".log") == 0)
-      s.bytes += static_cast<uint64_t>(st.st_size);
+  KAPPA_ASSIGN_OR_RETURN(auto segs, stat_segments(dd.partition_dir(t.name, p)));
+  s.segments = segs.size();
+  for (const auto& seg : segs) s.bytes += seg.log_bytes;
+
+  std::string archive = dd.archive_dir(t, p);
+  if (!archive.empty()) {
+    KAPPA_ASSIGN_OR_RETURN(auto arch, stat_segments(archive));
+    // A segment caught in the middle of its move is counted where it is read: live.
+    while (!arch.empty() && !segs.empty() && arch.back().base_offset >= segs.front().base_offset) arch.pop_back();
+    s.archive_segments = arch.size();
+    for (const auto& seg : arch) s.archive_bytes += seg.log_bytes;
+    if (!arch.empty()) {
+      s.archive_start = arch.front().base_offset;
+      auto io = make_io_backend();
+      KAPPA_ASSIGN_OR_RETURN(s.archive_end, segment_next_offset(*io, archive, arch.back().base_offset,
+                                                                readable_batch_limit(t.config.partition().max_message_bytes)));
+    }
+  }
+
+  if (s.oldest >= 0 && s.newest > s.oldest) {
+    s.retained_span_ms = s.newest - s.oldest;
+    double secs = static_cast<double>(s.retained_span_ms) / 1000.0;
+    s.records_per_sec = static_cast<double>(s.end - s.start) / secs;
+    s.bytes_per_sec = static_cast<double>(s.bytes) / secs;
+  }
+  partition_options o = t.config.partition();
+  if (o.cleanup_delete) {
+    if (o.retention_ms >= 0) s.retention_covers_ms = o.retention_ms;
+    if (o.retention_bytes >= 0 && s.bytes_per_sec > 0) {
+      auto by_size = static_cast<int64_t>(static_cast<double>(o.retention_bytes) / s.bytes_per_sec * 1000.0);
+      if (s.retention_covers_ms < 0 || by_size < s.retention_covers_ms) s.retention_covers_ms = by_size;
+    }
   }
   return s;
+}
+
+std::string duration_text(int64_t ms) {
+  if (ms < 0) return "forever";
+  char b[64];
+  if (ms >= 86400000)
+    std::snprintf(b, sizeof b, "%.1f days", static_cast<double>(ms) / 86400000.0);
+  else if (ms >= 3600000)
+    std::snprintf(b, sizeof b, "%.1f hours", static_cast<double>(ms) / 3600000.0);
+  else if (ms >= 1000)
+    std::snprintf(b, sizeof b, "%.1f s", static_cast<double>(ms) / 1000.0);
+  else
+    std::snprintf(b, sizeof b, "%lld ms", static_cast<long long>(ms));
+  return b;
 }
 
 std::string config_json(const topic_meta& t) {
@@ -151,12 +199,18 @@ void add_topic(CLI::App& app, context& ctx) {
         s += ",\"config\":" + config_json(*t) + ",\"partitions\":[";
         for (size_t i = 0; i < stats.size(); i++) {
           const auto& p = stats[i];
-          char b[512];
+          char b[1024];
           std::snprintf(b, sizeof b,
                         "%s{\"partition\":%d,\"log_start_offset\":%lld,\"log_end_offset\":%lld,\"segments\":%zu,"
-                        "\"bytes\":%llu,\"oldest_timestamp\":%lld,\"newest_timestamp\":%lld}",
+                        "\"bytes\":%llu,\"oldest_timestamp\":%lld,\"newest_timestamp\":%lld,"
+                        "\"archive_segments\":%zu,\"archive_bytes\":%llu,\"archive_start_offset\":%lld,"
+                        "\"archive_end_offset\":%lld,\"ingest_records_per_sec\":%.3f,\"ingest_bytes_per_sec\":%.3f,"
+                        "\"retained_span_ms\":%lld,\"retention_covers_ms\":%lld}",
                         i ? "," : "", p.partition, (long long)p.start, (long long)p.end, p.segments,
-                        (unsigned long long)p.bytes, (long long)p.oldest, (long long)p.newest);
+                        (unsigned long long)p.bytes, (long long)p.oldest, (long long)p.newest, p.archive_segments,
+                        (unsigned long long)p.archive_bytes, (long long)p.archive_start, (long long)p.archive_end,
+                        p.records_per_sec, p.bytes_per_sec, (long long)p.retained_span_ms,
+                        (long long)p.retention_covers_ms);
           s += b;
         }
         std::printf("%s]}\n", s.c_str());
@@ -170,6 +224,16 @@ void add_topic(CLI::App& app, context& ctx) {
       for (const auto& p : stats)
         std::printf("%-9d %16lld %16lld %8zu %14llu %15lld %15lld\n", p.partition, (long long)p.start, (long long)p.end,
                     p.segments, (unsigned long long)p.bytes, (long long)p.oldest, (long long)p.newest);
+      for (const auto& p : stats) {
+        if (p.archive_segments > 0)
+          std::printf("partition %d archive: offsets %lld to %lld, %zu segment(s), %llu bytes\n", p.partition,
+                      (long long)p.archive_start, (long long)p.archive_end, p.archive_segments,
+                      (unsigned long long)p.archive_bytes);
+        std::printf("partition %d retention: ingest %.1f records/s, %.0f bytes/s over %s of retained data; "
+                    "retention keeps %s\n",
+                    p.partition, p.records_per_sec, p.bytes_per_sec, duration_text(p.retained_span_ms).c_str(),
+                    duration_text(p.retention_covers_ms).c_str());
+      }
       return kExitOk;
     };
   });

@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   add_group(app, ctx);
   add_verify(app, ctx);
   add_dump(app, ctx);
+  add_maintain(app, ctx);
+  add_config(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -44,5 +44,12 @@ Result<std::vector<std::string>> list_dir(const std::string& path);
 // rm -rf.
 Status remove_tree(const std::string& path);
 Status remove_file(const std::string& path);
+// rename(2), naming both paths on failure.
+Status rename_file(const std::string& from, const std::string& to);
+// Copies the whole file `from` to a new file `to` (replaced if present) and
+// fdatasyncs it.
+Status copy_file_synced(const std::string& from, const std::string& to);
+// Last modification time in ms since the epoch.
+Result<int64_t> file_mtime_ms(const std::string& path);
 
 }  // namespace kappa

@@ -42,6 +42,7 @@ struct partition_appender::impl {
   size_t batch_target = kBatchTarget;
   size_t max_batch = 0;
   uint64_t batches_closed = 0;
+  bool roll_requested = false;  // by the observer (the data dir's disk budget)
 
   bool active = false;
   Status activate();
@@ -96,6 +97,7 @@ struct partition_appender::impl {
     written_len = filled;
     KAPPA_RETURN_IF_ERROR(io->submit_write(log_fd.get(), bufs[cur].data(), filled, buf_file_pos));
     buf_file_pos += filled;
+    if (opts.observer && opts.observer->wrote(filled, buf_file_pos)) roll_requested = true;
     cur ^= 1;
     filled = 0;
     return Status::OK();
@@ -123,7 +125,10 @@ struct partition_appender::impl {
     seg.times = time_index(seg.base_offset);
     seg.builder = index_builder{&seg.index, &seg.times};
     seg.index_on_disk = seg.times_on_disk = 0;
-    return open_segment_files(true);
+    roll_requested = false;
+    KAPPA_RETURN_IF_ERROR(open_segment_files(true));
+    if (opts.observer) opts.observer->segment_rolled();
+    return Status::OK();
   }
 
   Status close_batch() {
@@ -133,7 +138,7 @@ struct partition_appender::impl {
     bool too_big = seg.size + n > opts.segment_bytes;
     bool too_old = seg.first_batch_max_ts >= 0 && builder.max_timestamp() - seg.first_batch_max_ts > opts.segment_ms;
     bool offsets_overflow = builder.last_offset() - seg.base_offset > INT32_MAX;
-    if (seg.size > 0 && (too_big || too_old || offsets_overflow)) KAPPA_RETURN_IF_ERROR(roll(n));
+    if (seg.size > 0 && (too_big || too_old || offsets_overflow || roll_requested)) KAPPA_RETURN_IF_ERROR(roll(n));
     batch_header h;
     parse_batch_header(bufs[cur].data() + batch_start, n, &h);
     seg.builder.add(h, seg.size);

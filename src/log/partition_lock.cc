@@ -55,10 +55,30 @@ partition_lock partition_lock::try_acquire_for_recovery(const std::string& dir) 
   return l;
 }
 
+partition_lock partition_lock::try_acquire_cleaner(const std::string& dir) {
+  partition_lock l;
+  auto fd = open_file(dir + "/" + format::kCleanerLockFile, O_RDWR | O_CREAT);
+  if (!fd.ok() || ::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) return l;
+  l.fd_ = std::move(fd.value());
+  l.truncate_on_release_ = false;
+  return l;
+}
+
+Result<partition_lock> partition_lock::acquire_cleaner(const std::string& dir) {
+  std::string path = dir + "/" + format::kCleanerLockFile;
+  KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(path, O_RDWR | O_CREAT));
+  while (::flock(fd.get(), LOCK_EX) != 0)
+    if (errno != EINTR) return Status::FromErrno("lock " + path, errno);
+  partition_lock l;
+  l.fd_ = std::move(fd);
+  l.truncate_on_release_ = false;
+  return l;
+}
+
 void partition_lock::release() {
   if (fd_.valid()) {
     // Leave no pid behind: the next holder writes its own.
-    (void)::ftruncate(fd_.get(), 0);
+    if (truncate_on_release_) (void)::ftruncate(fd_.get(), 0);
     ::flock(fd_.get(), LOCK_UN);
     fd_ = unique_fd();
   }

@@ -20,12 +20,17 @@ class partition_lock {
   // partition nobody writes. Leaves the pid field empty. Invalid result =
   // someone holds it (or the file cannot be opened for writing).
   static partition_lock try_acquire_for_recovery(const std::string& dir);
+  // The cleaner lock (cleaner.lock): held by whoever removes or rewrites
+  // sealed segments. try_ returns an unheld lock if someone else has it.
+  static partition_lock try_acquire_cleaner(const std::string& dir);
+  static Result<partition_lock> acquire_cleaner(const std::string& dir);
 
   partition_lock() = default;
   partition_lock(partition_lock&&) noexcept = default;
   partition_lock& operator=(partition_lock&& o) noexcept {
     release();
     fd_ = std::move(o.fd_);
+    truncate_on_release_ = o.truncate_on_release_;
     return *this;
   }
   ~partition_lock() { release(); }
@@ -35,6 +40,7 @@ class partition_lock {
 
  private:
   unique_fd fd_;
+  bool truncate_on_release_ = true;  // the writer lock's pid field
 };
 
 }  // namespace kappa

@@ -31,8 +31,15 @@ struct partition_reader::impl {
   size_t max_batch = 0;
   std::unique_ptr<io_backend> io;
   bool writer_active = false;  // someone else held the lock at open
-  std::vector<int64_t> bases;
-  size_t seg = 0;  // index into bases of the open segment
+  // The segments, oldest first: archived ones (with read_archive) and then
+  // the live ones. Re-listed at segment ends, as retention and compaction
+  // remove and replace sealed segments under a reader.
+  struct segment_ref {
+    int64_t base;
+    bool archived;
+  };
+  std::vector<segment_ref> segs;
+  size_t seg = 0;  // index into segs of the open segment
   unique_fd fd;
   std::string seg_path;
 
@@ -76,7 +83,7 @@ struct partition_reader::impl {
   Status open_segment(size_t i, uint64_t pos) {
     KAPPA_RETURN_IF_ERROR(cancel_read_ahead());
     seg = i;
-    seg_path = segment_path(dir, bases[i], format::kLogSuffix);
+    seg_path = path_of(i, format::kLogSuffix);
     auto f = open_file(seg_path, O_RDONLY);
     if (f.ok())
       fd = std::move(f.value());
@@ -92,10 +99,52 @@ struct partition_reader::impl {
     return Status::OK();
   }
 
+  std::string path_of(size_t i, const char* suffix) const {
+    return segment_path(segs[i].archived ? opts.archive_dir : dir, segs[i].base, suffix);
+  }
+
   Status refresh_segments() {
-    if (!path_exists(dir)) return Status::OK();  // a partition never written
-    KAPPA_ASSIGN_OR_RETURN(auto now, list_segments(dir));
-    if (!now.empty()) bases = std::move(now);
+    std::vector<segment_ref> now;
+    if (opts.read_archive && !opts.archive_dir.empty() && path_exists(opts.archive_dir)) {
+      KAPPA_ASSIGN_OR_RETURN(auto archived, list_segments(opts.archive_dir));
+      for (int64_t b : archived) now.push_back({b, true});
+    }
+    if (path_exists(dir)) {  // else a partition never written
+      KAPPA_ASSIGN_OR_RETURN(auto live, list_segments(dir));
+      // A segment being archived is briefly in both places: the live copy
+      // is the one to read.
+      while (!live.empty() && !now.empty() && now.back().base >= live.front()) now.pop_back();
+      for (int64_t b : live) now.push_back({b, false});
+    }
+    if (now.empty()) return Status::OK();
+    // Keep `seg` on the open segment, whose neighbours may have changed.
+    int64_t open_base = segs.empty() ? 0 : segs[seg].base;
+    segs = std::move(now);
+    seg = floor_segment(open_base);
+    return Status::OK();
+  }
+
+  // The index of the segment that holds `offset`: the last one whose base
+  // is <= offset, or the first one if offset precedes them all.
+  size_t floor_segment(int64_t offset) const {
+    size_t i = 0;
+    while (i + 1 < segs.size() && segs[i + 1].base <= offset) i++;
+    return i;
+  }
+
+  // Moves on from a finished sealed segment. Everything below the next
+  // segment's base (as listed when this one was opened) has been read; the
+  // segments are listed again, since retention may have removed the next
+  // one and compaction may have merged it into an earlier one.
+  Status advance() {
+    int64_t want = segs[seg + 1].base;
+    KAPPA_RETURN_IF_ERROR(refresh_segments());
+    size_t i = floor_segment(want);
+    uint64_t pos = 0;
+    if (segs[i].base < want) pos = load_index(i).lookup(want);
+    KAPPA_RETURN_IF_ERROR(open_segment(i, pos));
+    position = std::max({position, want, segs[i].base});
+    target = std::max(target, position);
     return Status::OK();
   }
 
@@ -187,7 +236,7 @@ struct partition_reader::impl {
         in_batch = true;
         continue;
       }
-      bool last = seg + 1 >= bases.size();
+      bool last = seg + 1 >= segs.size();
       if (st == batch_state::corrupt) {
         // In the newest segment while another process holds the lock, this
         // may be a crashed writer's tail that it is cutting right now.
@@ -200,7 +249,7 @@ struct partition_reader::impl {
           // Nothing returned since a seek: if the damage ends at or before
           // the requested offset, it was never asked for; step over it.
           int64_t saved_position = position, saved_target = target;
-          bad.offset = bases[seg];
+          bad.offset = segs[seg].base;
           KAPPA_ASSIGN_OR_RETURN(int64_t after, skip_corrupt());
           if (after <= saved_target && seg_of(bad.segment) == seg) {
             position = target = saved_target;
@@ -218,7 +267,7 @@ struct partition_reader::impl {
       // End of this segment's file.
       if (last) {
         KAPPA_RETURN_IF_ERROR(refresh_segments());
-        if (seg + 1 >= bases.size()) {
+        if (seg + 1 >= segs.size()) {
           len = cur;  // re-read the partial tail next time: it may be rewritten
           return status::end;
         }
@@ -231,14 +280,13 @@ struct partition_reader::impl {
         KAPPA_RETURN_IF_ERROR(corrupt_at(buf_pos + cur, "truncated batch at the end of a sealed segment"));
         return status::corrupt;
       }
-      KAPPA_RETURN_IF_ERROR(open_segment(seg + 1, 0));
-      position = std::max(position, bases[seg]);
+      KAPPA_RETURN_IF_ERROR(advance());
     }
   }
 
   size_t seg_of(const std::string& path) const {
-    for (size_t i = 0; i < bases.size(); i++)
-      if (segment_path(dir, bases[i], format::kLogSuffix) == path) return i;
+    for (size_t i = 0; i < segs.size(); i++)
+      if (path_of(i, format::kLogSuffix) == path) return i;
     return seg;
   }
 
@@ -267,18 +315,15 @@ struct partition_reader::impl {
     }
     // 2. The segment's offset index: the first entry past the damage.
     std::string ib;
-    if (read_small_file(segment_path(dir, bases[seg], format::kIndexSuffix), &ib, kIndexLimit).ok()) {
+    if (read_small_file(path_of(seg, format::kIndexSuffix), &ib, kIndexLimit).ok()) {
       bool consistent;
-      auto idx = offset_index::decode(bases[seg], ib, UINT32_MAX, &consistent);
+      auto idx = offset_index::decode(segs[seg].base, ib, UINT32_MAX, &consistent);
       for (const auto& e : idx.entries())
         if (e.position > skip_from && valid_batch_at(e.position, &h)) return resume_at(e.position, h.base_offset);
     }
     // 3. The next segment, or the end of this one.
-    KAPPA_RETURN_IF_ERROR(refresh_segments());
-    if (seg + 1 < bases.size()) {
-      KAPPA_RETURN_IF_ERROR(open_segment(seg + 1, 0));
-      position = std::max(position, bases[seg]);
-      target = std::max(target, position);
+    if (seg + 1 < segs.size()) {
+      KAPPA_RETURN_IF_ERROR(advance());
       return position;
     }
     KAPPA_ASSIGN_OR_RETURN(uint64_t size, file_size(fd.get(), seg_path));
@@ -293,20 +338,18 @@ struct partition_reader::impl {
     return position;
   }
 
-  // Loads a segment's offset index (an empty one if it is unreadable).
-  offset_index load_index(int64_t base) {
+  // Loads segs[i]'s offset index (an empty one if it is unreadable).
+  offset_index load_index(size_t i) {
     std::string ib;
     bool consistent;
-    if (!read_small_file(segment_path(dir, base, format::kIndexSuffix), &ib, kIndexLimit).ok())
-      return offset_index(base);
-    return offset_index::decode(base, ib, UINT32_MAX, &consistent);
+    if (!read_small_file(path_of(i, format::kIndexSuffix), &ib, kIndexLimit).ok()) return offset_index(segs[i].base);
+    return offset_index::decode(segs[i].base, ib, UINT32_MAX, &consistent);
   }
-  time_index load_times(int64_t base) {
+  time_index load_times(size_t i) {
     std::string tb;
     bool consistent;
-    if (!read_small_file(segment_path(dir, base, format::kTimeIndexSuffix), &tb, kIndexLimit).ok())
-      return time_index(base);
-    return time_index::decode(base, tb, INT64_MAX, &consistent);
+    if (!read_small_file(path_of(i, format::kTimeIndexSuffix), &tb, kIndexLimit).ok()) return time_index(segs[i].base);
+    return time_index::decode(segs[i].base, tb, INT64_MAX, &consistent);
   }
 
   // Scans the newest segment from its last index entry: its end offset and
@@ -317,12 +360,12 @@ struct partition_reader::impl {
   };
   Result<tail> scan_tail() {
     KAPPA_RETURN_IF_ERROR(refresh_segments());
-    int64_t base = bases.back();
-    offset_index idx = load_index(base);
-    time_index times = load_times(base);
+    size_t last = segs.size() - 1;
+    offset_index idx = load_index(last);
+    time_index times = load_times(last);
     uint64_t start = idx.empty() ? 0 : idx.entries().back().position;
-    tail t{base, times.empty() ? -1 : times.entries().back().timestamp};
-    auto fopen = open_file(segment_path(dir, base, format::kLogSuffix), O_RDONLY);
+    tail t{segs[last].base, times.empty() ? -1 : times.entries().back().timestamp};
+    auto fopen = open_file(path_of(last, format::kLogSuffix), O_RDONLY);
     if (!fopen.ok() && fopen.status().is_not_found()) return t;
     KAPPA_ASSIGN_OR_RETURN(unique_fd f, std::move(fopen));
     auto stop = scan_segment(*io, f.get(), start, max_batch, [&](const batch_header& h, const char*, uint64_t) {
@@ -358,16 +401,19 @@ Result<std::unique_ptr<partition_reader>> partition_reader::open(const std::stri
   p->mem[1].resize(kHeadroom + kReadChunk + kTailPadding);
   // A partition nobody has written yet reads as empty, at its future first
   // segment.
-  if (p->bases.empty()) p->bases.push_back(0);
+  if (p->segs.empty()) p->segs.push_back({0, false});
   KAPPA_RETURN_IF_ERROR(p->open_segment(0, 0));
-  p->position = p->target = p->bases[0];
+  p->position = p->target = p->segs[0].base;
   return std::unique_ptr<partition_reader>(new partition_reader(std::move(p)));
 }
 
 partition_reader::partition_reader(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 partition_reader::~partition_reader() = default;
 
-int64_t partition_reader::log_start_offset() const { return impl_->bases.front(); }
+int64_t partition_reader::log_start_offset() {
+  (void)impl_->refresh_segments();  // on failure, the last known start
+  return impl_->segs.front().base;
+}
 
 Result<int64_t> partition_reader::log_end_offset() {
   KAPPA_ASSIGN_OR_RETURN(auto t, impl_->scan_tail());
@@ -377,8 +423,8 @@ Result<int64_t> partition_reader::log_end_offset() {
 Result<int64_t> partition_reader::newest_timestamp() {
   KAPPA_ASSIGN_OR_RETURN(auto t, impl_->scan_tail());
   int64_t newest = t.max_ts;
-  for (size_t i = 0; i + 1 < impl_->bases.size(); i++) {
-    time_index times = impl_->load_times(impl_->bases[i]);
+  for (size_t i = 0; i + 1 < impl_->segs.size(); i++) {
+    time_index times = impl_->load_times(i);
     if (!times.empty()) newest = std::max(newest, times.entries().back().timestamp);
   }
   return newest;
@@ -387,14 +433,13 @@ Result<int64_t> partition_reader::newest_timestamp() {
 Status partition_reader::seek(int64_t offset) {
   auto& p = *impl_;
   KAPPA_RETURN_IF_ERROR(p.refresh_segments());
-  size_t i = 0;
-  while (i + 1 < p.bases.size() && p.bases[i + 1] <= offset) i++;
-  uint64_t pos = offset > p.bases[i] ? p.load_index(p.bases[i]).lookup(offset) : 0;
+  size_t i = p.floor_segment(offset);
+  uint64_t pos = offset > p.segs[i].base ? p.load_index(i).lookup(offset) : 0;
   KAPPA_RETURN_IF_ERROR(p.open_segment(i, pos));
-  p.target = std::max(offset, p.bases[i]);
+  p.target = std::max(offset, p.segs[i].base);
   p.position = p.target;
   p.ts_target = INT64_MIN;
-  p.seeking = p.target > p.bases[i];
+  p.seeking = p.target > p.segs[i].base;
   return Status::OK();
 }
 
@@ -404,16 +449,16 @@ Status partition_reader::seek_to_timestamp(int64_t ts) {
   // The first segment whose newest timestamp reaches ts (sealed segments'
   // time indexes end with their newest timestamp).
   size_t i = 0;
-  time_index times(p.bases[0]);
+  time_index times(p.segs[0].base);
   for (;; i++) {
-    times = p.load_times(p.bases[i]);
-    if (i + 1 == p.bases.size()) break;
+    times = p.load_times(i);
+    if (i + 1 == p.segs.size()) break;
     if (times.empty() || times.entries().back().timestamp >= ts) break;
   }
   int64_t from = times.lookup(ts);
-  uint64_t pos = from < 0 ? 0 : p.load_index(p.bases[i]).lookup(from);
+  uint64_t pos = from < 0 ? 0 : p.load_index(i).lookup(from);
   KAPPA_RETURN_IF_ERROR(p.open_segment(i, pos));
-  p.target = p.position = p.bases[i];
+  p.target = p.position = p.segs[i].base;
   p.ts_target = ts;
   return Status::OK();
 }

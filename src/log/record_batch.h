@@ -63,6 +63,9 @@ class record_iterator {
   // value-only readers. Bounds are still checked.
   inline int next_value(int64_t* offset, bytes_view* value);
   const char* error() const { return error_; }
+  // Where the next record's bytes start: the bytes between two calls are one
+  // whole encoded record (copied verbatim when compaction keeps it).
+  const char* cursor() const { return p_; }
 
  private:
   const char* p_;

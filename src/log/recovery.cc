@@ -4,7 +4,9 @@
 
 #include "io/file.h"
 #include "kappa/log/format.h"
+#include "log/partition_lock.h"
 #include "log/segment_name.h"
+#include "log/segment_swap.h"
 
 namespace kappa {
 
@@ -31,25 +33,36 @@ static Status check_sealed_segment(io_backend& io, const std::string& dir, const
   return Status::OK();
 }
 
-Status recover_partition(io_backend& io, const std::string& dir, const std::string& what, size_t max_batch_bytes,
-                         active_segment* a, recovery_report* report) {
+Status recover_sealed(io_backend& io, const std::string& dir, const std::string& what, size_t max_batch_bytes,
+                      recovery_report* report) {
+  KAPPA_RETURN_IF_ERROR(finish_interrupted_swaps(io, dir, what, max_batch_bytes, &report->notes));
   KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
-  // Index files whose .log is gone (a crash while deleting) are noise.
   KAPPA_ASSIGN_OR_RETURN(auto names, list_dir(dir));
   for (const auto& n : names) {
     auto b = parse_segment_name(n, format::kIndexSuffix);
     if (!b) b = parse_segment_name(n, format::kTimeIndexSuffix);
     if (b && !std::binary_search(bases.begin(), bases.end(), *b)) KAPPA_RETURN_IF_ERROR(remove_file(dir + "/" + n));
   }
+  for (size_t i = 0; i + 1 < bases.size(); i++)
+    KAPPA_RETURN_IF_ERROR(check_sealed_segment(io, dir, what, bases[i], bases[i + 1], max_batch_bytes, report));
+  return Status::OK();
+}
+
+Status recover_partition(io_backend& io, const std::string& dir, const std::string& what, size_t max_batch_bytes,
+                         active_segment* a, recovery_report* report) {
+  {
+    // Sealed segments belong to whoever holds the cleaner lock; if another
+    // process is cleaning now, it owns them and they are left alone.
+    partition_lock cleaner = partition_lock::try_acquire_cleaner(dir);
+    if (cleaner.held()) KAPPA_RETURN_IF_ERROR(recover_sealed(io, dir, what, max_batch_bytes, report));
+  }
+  KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
   if (bases.empty()) {
     a->base_offset = a->next_offset = 0;
     a->index = offset_index(0);
     a->times = time_index(0);
     return Status::OK();
   }
-  for (size_t i = 0; i + 1 < bases.size(); i++)
-    KAPPA_RETURN_IF_ERROR(check_sealed_segment(io, dir, what, bases[i], bases[i + 1], max_batch_bytes, report));
-
   // The active segment: trust its index up to the last entry that points at
   // a valid batch, then scan from there and cut at the first bad batch.
   int64_t base = bases.back();

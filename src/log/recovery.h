@@ -35,9 +35,16 @@ struct recovery_report {
   std::vector<std::string> notes;  // one line per repair, for stderr
 };
 
-// Recovers `dir` (creating nothing). `what` names the partition in messages.
-// REQUIRES: the caller holds the partition's writer lock.
+// Recovers `dir` (creating nothing but a cleaner.lock). `what` names the
+// partition in messages. REQUIRES: the caller holds the writer lock.
 Status recover_partition(io_backend& io, const std::string& dir, const std::string& what, size_t max_batch_bytes,
                          active_segment* active, recovery_report* report);
+
+// The sealed segments only: an interrupted compaction swap is finished or
+// undone, index files whose .log is gone (a crash while removing) dropped,
+// missing or damaged indexes rebuilt. recover_partition() runs it when it
+// can take the cleaner lock. REQUIRES: the caller holds the cleaner lock.
+Status recover_sealed(io_backend& io, const std::string& dir, const std::string& what, size_t max_batch_bytes,
+                      recovery_report* report);
 
 }  // namespace kappa

@@ -121,4 +121,30 @@ Status rebuild_indexes(io_backend& io, const std::string& dir, int64_t base, siz
   return Status::OK();
 }
 
+Result<int64_t> segment_next_offset(io_backend& io, const std::string& dir, int64_t base, size_t max_batch_bytes,
+                                    const std::string& index_path) {
+  uint64_t start = 0;
+  std::string ib;
+  std::string ipath = index_path.empty() ? segment_path(dir, base, format::kIndexSuffix) : index_path;
+  if (read_small_file(ipath, &ib, 64u << 20).ok()) {
+    bool consistent;
+    auto idx = offset_index::decode(base, ib, UINT32_MAX, &consistent);
+    if (!idx.empty()) start = idx.entries().back().position;
+  }
+  std::string log = segment_path(dir, base, format::kLogSuffix);
+  KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(log, O_RDONLY));
+  int64_t next = base;
+  auto scan = [&](uint64_t from) {
+    return scan_segment(io, fd.get(), from, max_batch_bytes, [&](const batch_header& h, const char*, uint64_t) {
+      next = h.last_offset() + 1;
+      return true;
+    });
+  };
+  KAPPA_ASSIGN_OR_RETURN(scan_stop stop, scan(start));
+  if (stop.state != batch_state::ok && start > 0) {  // the index lied: scan it all
+    KAPPA_ASSIGN_OR_RETURN(stop, scan(0));
+  }
+  return next;
+}
+
 }  // namespace kappa

@@ -63,4 +63,9 @@ struct index_builder {
 Status rebuild_indexes(io_backend& io, const std::string& dir, int64_t base, size_t max_batch_bytes,
                        offset_index* index, time_index* times, bool sealed);
 
+// The offset after the last whole batch of segment `base`, scanning from
+// the last entry of its offset index at index_path (default: its .index).
+Result<int64_t> segment_next_offset(io_backend& io, const std::string& dir, int64_t base, size_t max_batch_bytes,
+                                    const std::string& index_path = "");
+
 }  // namespace kappa

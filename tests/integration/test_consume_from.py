@@ -62,7 +62,7 @@ def test_from_timestamp_out_of_order(k):
 
 
 def test_from_timestamp_across_segments(k):
-    k.create("tseg", "--config", "segment.bytes=4096")
+    k.create("tseg", "--config", "segment.bytes=4096", "--config", "retention.ms=-1")
     lines = []
     for p in range(8):
         chunk = ['{"ts":%d,"pad":"%s"}' % (BASE + 10 * (p * 40 + i), "p" * 30) for i in range(40)]

@@ -89,7 +89,7 @@ def test_index_entries_point_at_batch_starts(k):
 
 def test_timeindex_and_event_timestamps(k):
     clicks = gen_clicks(2000, "--users", "50", "--jitter-ms", "5000", "--late-frac", "0.01")
-    k.create("clicks", "--config", "segment.bytes=32768")
+    k.create("clicks", "--config", "segment.bytes=32768", "--config", "retention.ms=-1")
     for i in range(0, len(clicks), 250):
         k.produce("clicks", clicks[i:i + 250], "--timestamp-field", "timestamp_ms",
                   "--key-field", "user_id")

@@ -79,7 +79,7 @@ def test_no_roll_without_limits(k):
 
 
 def test_describe_matches_files(k):
-    k.create("desc", "--config", "segment.bytes=4096")
+    k.create("desc", "--config", "segment.bytes=4096", "--config", "retention.ms=-1")
     lines = ['{"ts":%d,"n":%d,"pad":"%s"}' % (1_600_000_000_000 + 1000 * i, i, "p" * 40)
              for i in range(300)]
     for i in range(0, 300, 50):

@@ -10,6 +10,30 @@
 //   00000000000000000000.timeindex  zero padded. The newest segment is the
 //   00000000000000001234.log ...    "active" one; only it is appended to.
 //   writer.lock                     flock()ed by the one writer; holds its pid
+//   cleaner.lock                    flock()ed by whoever removes or rewrites
+//                                   sealed segments (retention, compaction)
+//   cleaner-offset-checkpoint       compaction progress (below)
+//   <base>.log.cleaned etc.         a compacted segment being written (below)
+//
+// ARCHIVE DIRECTORY (topic config archive.dir)   ARCHIVE/<topic>-<partition>/
+//   Segments that left retention, moved with their two indexes, same names
+//   and bytes. A segment is copied as <name>.archiving, fsynced, renamed,
+//   and only then removed from the partition directory.
+//
+// COMPACTION SWAP: a group of sealed segments B0 < B1 < ... < Bk is replaced
+// by one segment named B0 holding their surviving records:
+//   1. write B0.log.cleaned, B0.index.cleaned, B0.timeindex.cleaned; fsync
+//   2. remove B0.index and B0.timeindex (a reader then scans B0 from 0)
+//   3. rename B0.log.cleaned -> B0.log                  (the commit point)
+//   4. remove B1..Bk (all three files each)
+//   5. rename B0.index.cleaned, B0.timeindex.cleaned into place
+// On open, a leftover B0.log.cleaned means the swap never committed: the
+// .cleaned files are removed. A leftover B0.index.cleaned or
+// B0.timeindex.cleaned without it means it did: segments after B0 whose
+// base offset is at most B0's last offset are removed, then step 5 runs.
+//
+// CLEANER CHECKPOINT (cleaner-offset-checkpoint), text, replaced atomically:
+//   "<first dirty offset> <earliest tombstone expiry ms or -1>\n"
 //
 // SEGMENT (.log): a plain sequence of RecordBatch v2, nothing before, between
 // or after them. All integers big-endian.
@@ -110,6 +134,10 @@ inline constexpr const char* kLogSuffix = ".log";
 inline constexpr const char* kIndexSuffix = ".index";
 inline constexpr const char* kTimeIndexSuffix = ".timeindex";
 inline constexpr const char* kWriterLockFile = "writer.lock";
+inline constexpr const char* kCleanerLockFile = "cleaner.lock";
+inline constexpr const char* kCleanerCheckpointFile = "cleaner-offset-checkpoint";
+inline constexpr const char* kCleanedSuffix = ".cleaned";
+inline constexpr const char* kArchivingSuffix = ".archiving";
 
 // The largest record (header varints) kappa encodes: 5 bytes per varint,
 // 10 per varlong; used to bound buffer space before encoding.

@@ -1,0 +1,122 @@
+#include "catalog/background_maintenance.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "kappa/data_dir.h"
+#include "kappa/retention.h"
+
+namespace kappa {
+
+static int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+static void warn(const Status& st) { std::fprintf(stderr, "kappa: warning: %s\n", st.message().c_str()); }
+
+class background_maintenance::observer : public segment_observer {
+ public:
+  observer(std::shared_ptr<background_maintenance> bg, std::string dir, std::string name, partition_options o,
+           std::shared_ptr<std::atomic<bool>> roll)
+      : bg_(std::move(bg)), dir_(std::move(dir)), name_(std::move(name)), o_(std::move(o)), roll_(std::move(roll)) {}
+
+  void segment_rolled() override {
+    background_maintenance* bg = bg_.get();
+    std::string dir = dir_, name = name_;
+    partition_options o = o_;
+    bg->schedule("maintain " + dir_, [bg, dir, name, o] {
+      auto r = maintain_partition(dir, name, o, wall_ms());
+      if (!r.ok()) warn(r.status());
+      bg->check_budget();
+    });
+  }
+  bool wrote(uint64_t bytes, uint64_t) override {
+    bg_->counted(bytes);
+    return roll_->exchange(false);
+  }
+
+ private:
+  std::shared_ptr<background_maintenance> bg_;
+  std::string dir_, name_;
+  partition_options o_;
+  std::shared_ptr<std::atomic<bool>> roll_;
+};
+
+background_maintenance::background_maintenance(data_dir* dd) : dd_(dd) {
+  auto v = dd->setting("max.bytes");
+  if (v.ok()) max_bytes_ = std::stoll(v.value());
+  thread_ = std::thread([this] { run(); });
+}
+
+background_maintenance::~background_maintenance() { shutdown(); }
+
+std::shared_ptr<segment_observer> background_maintenance::observer_for(const std::string& dir,
+                                                                      const std::string& name,
+                                                                      const partition_options& options) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto& flag = roll_flags_[dir];
+  if (!flag) flag = std::make_shared<std::atomic<bool>>(false);
+  partition_options o = options;
+  o.observer = nullptr;
+  return std::make_shared<observer>(shared_from_this(), dir, name, o, flag);
+}
+
+void background_maintenance::schedule(const std::string& key, std::function<void()> task) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_ || !queued_.insert(key).second) return;
+  queue_.emplace_back(key, std::move(task));
+  cv_.notify_one();
+}
+
+void background_maintenance::run() {
+  for (;;) {
+    std::pair<std::string, std::function<void()>> task;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+      queued_.erase(task.first);
+    }
+    task.second();
+  }
+}
+
+void background_maintenance::shutdown() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> l(mu_);
+  dd_ = nullptr;
+}
+
+// Writers count what they write; past a share of the budget, the whole
+// data dir is measured again (other processes write too) and trimmed.
+void background_maintenance::counted(uint64_t bytes) {
+  int64_t max = max_bytes_.load(std::memory_order_relaxed);
+  if (max < 0) return;
+  uint64_t interval = std::clamp<uint64_t>(static_cast<uint64_t>(max) / 8, 64u << 10, 64u << 20);
+  if (written_since_check_.fetch_add(bytes) + bytes < interval) return;
+  written_since_check_ = 0;
+  schedule("budget", [this] { check_budget(); });
+}
+
+// Runs on the maintenance thread, while the data dir is open.
+void background_maintenance::check_budget() {
+  auto v = dd_->setting("max.bytes");
+  if (v.ok()) max_bytes_ = std::stoll(v.value());
+  if (max_bytes_ < 0) return;
+  auto r = dd_->enforce_budget();
+  if (!r.ok()) return warn(r.status());
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& dir : r->partitions_to_roll)
+    if (auto f = roll_flags_.find(dir); f != roll_flags_.end()) *f->second = true;
+}
+
+}  // namespace kappa

@@ -1,0 +1,89 @@
+#include "log/segment_swap.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <set>
+
+#include "io/file.h"
+#include "kappa/log/format.h"
+#include "log/offset_index.h"
+#include "log/segment.h"
+#include "log/segment_name.h"
+
+namespace kappa {
+
+static std::string cleaned_path(const std::string& dir, int64_t base, const char* suffix) {
+  return segment_path(dir, base, suffix) + format::kCleanedSuffix;
+}
+
+Status remove_segment(const std::string& dir, int64_t base) {
+  KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, format::kLogSuffix)));
+  KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, format::kIndexSuffix)));
+  return remove_file(segment_path(dir, base, format::kTimeIndexSuffix));
+}
+
+// Steps 4 and 5 of the swap: drop the replaced segments, put the indexes in.
+static Status complete_swap(const std::string& dir, int64_t base, const std::vector<int64_t>& replaced) {
+  for (int64_t b : replaced) KAPPA_RETURN_IF_ERROR(remove_segment(dir, b));
+  for (const char* suffix : {format::kIndexSuffix, format::kTimeIndexSuffix}) {
+    std::string from = cleaned_path(dir, base, suffix);
+    if (path_exists(from)) KAPPA_RETURN_IF_ERROR(rename_file(from, segment_path(dir, base, suffix)));
+  }
+  return sync_dir(dir);
+}
+
+Status swap_in_cleaned(const std::string& dir, const std::vector<int64_t>& group) {
+  int64_t base = group.front();
+  KAPPA_RETURN_IF_ERROR(sync_dir(dir));  // the .cleaned files exist before anything goes
+  // Old indexes must not describe the new .log, not even for a moment.
+  KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, format::kIndexSuffix)));
+  KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, format::kTimeIndexSuffix)));
+  KAPPA_RETURN_IF_ERROR(rename_file(cleaned_path(dir, base, format::kLogSuffix),
+                                    segment_path(dir, base, format::kLogSuffix)));
+  KAPPA_RETURN_IF_ERROR(sync_dir(dir));
+  return complete_swap(dir, base, std::vector<int64_t>(group.begin() + 1, group.end()));
+}
+
+Status finish_interrupted_swaps(io_backend& io, const std::string& dir, const std::string& what,
+                                size_t max_batch_bytes, std::vector<std::string>* notes) {
+  KAPPA_ASSIGN_OR_RETURN(auto names, list_dir(dir));
+  std::set<int64_t> uncommitted, committed;
+  for (const auto& n : names) {
+    if (!n.ends_with(format::kCleanedSuffix)) continue;
+    std::string_view stem(n.data(), n.size() - std::char_traits<char>::length(format::kCleanedSuffix));
+    if (auto b = parse_segment_name(stem, format::kLogSuffix)) uncommitted.insert(*b);
+    if (auto b = parse_segment_name(stem, format::kIndexSuffix)) committed.insert(*b);
+    if (auto b = parse_segment_name(stem, format::kTimeIndexSuffix)) committed.insert(*b);
+  }
+  for (int64_t base : uncommitted) {
+    for (const char* suffix : {format::kLogSuffix, format::kIndexSuffix, format::kTimeIndexSuffix})
+      KAPPA_RETURN_IF_ERROR(remove_file(cleaned_path(dir, base, suffix)));
+    committed.erase(base);
+    notes->push_back(what + ": removed the unfinished compaction of segment " + segment_stem(base) +
+                     format::kLogSuffix + " (interrupted before its swap; the original is intact)");
+  }
+  if (committed.empty()) return sync_dir(dir);
+  KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
+  for (int64_t base : committed) {
+    if (!std::binary_search(bases.begin(), bases.end(), base)) {
+      // The cleaned .log went with its segment (removed by retention since).
+      KAPPA_RETURN_IF_ERROR(complete_swap(dir, base, {}));
+      for (const char* suffix : {format::kIndexSuffix, format::kTimeIndexSuffix})
+        KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, suffix)));
+      continue;
+    }
+    KAPPA_ASSIGN_OR_RETURN(int64_t next, segment_next_offset(io, dir, base, max_batch_bytes,
+                                                             cleaned_path(dir, base, format::kIndexSuffix)));
+    std::vector<int64_t> replaced;
+    // Never the newest segment: the active one is not part of a clean.
+    for (size_t i = 0; i + 1 < bases.size(); i++)
+      if (bases[i] > base && bases[i] < next) replaced.push_back(bases[i]);
+    KAPPA_RETURN_IF_ERROR(complete_swap(dir, base, replaced));
+    notes->push_back(what + ": finished the interrupted compaction of segment " + segment_stem(base) +
+                     format::kLogSuffix + " (" + std::to_string(replaced.size()) + " replaced segment(s) removed)");
+  }
+  return Status::OK();
+}
+
+}  // namespace kappa

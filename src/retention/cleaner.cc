@@ -1,0 +1,308 @@
+#include "retention/cleaner.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "io/file.h"
+#include "kappa/log/format.h"
+#include "kappa/retention.h"
+#include "log/offset_index.h"
+#include "log/record_batch.h"
+#include "log/segment.h"
+#include "log/segment_name.h"
+#include "log/segment_swap.h"
+#include "log/time_index.h"
+#include "retention/key_map.h"
+#include "util/big_endian.h"
+#include "util/crc32c.h"
+
+namespace kappa {
+namespace {
+
+constexpr int64_t kNone = -1;
+
+struct checkpoint {
+  int64_t first_dirty = kNone;       // records below it were compacted
+  int64_t tombstone_expiry = kNone;  // when the earliest kept tombstone is due
+};
+
+checkpoint read_checkpoint(const std::string& dir) {
+  std::string s;
+  checkpoint cp;
+  if (!read_small_file(dir + "/" + format::kCleanerCheckpointFile, &s, 4096).ok()) return cp;
+  long long a = 0, b = 0;
+  // A damaged checkpoint only costs a full pass: everything counts as dirty.
+  if (std::sscanf(s.c_str(), "%lld %lld", &a, &b) == 2 && a >= 0) cp = {a, b};
+  return cp;
+}
+
+Status write_checkpoint(const std::string& dir, const checkpoint& cp) {
+  std::string path = dir + "/" + format::kCleanerCheckpointFile;
+  KAPPA_RETURN_IF_ERROR(rewrite_file(path + ".tmp",
+                                     std::to_string(cp.first_dirty) + " " + std::to_string(cp.tombstone_expiry) + "\n",
+                                     true));
+  KAPPA_RETURN_IF_ERROR(rename_file(path + ".tmp", path));
+  return sync_dir(dir);
+}
+
+// Writes the surviving records of a group of segments into B0.log.cleaned
+// and its indexes.
+class group_writer {
+ public:
+  group_writer(const std::string& dir, int64_t base) : dir_(dir), base_(base), index_(base), times_(base) {
+    buf_.resize(1 << 20);
+  }
+
+  Status open() {
+    path_ = segment_path(dir_, base_, format::kLogSuffix) + format::kCleanedSuffix;
+    KAPPA_ASSIGN_OR_RETURN(fd_, open_file(path_, O_WRONLY | O_CREAT | O_TRUNC));
+    return Status::OK();
+  }
+
+  // Room for a batch of up to n bytes at the end of the buffer.
+  Result<char*> reserve(size_t n) {
+    if (used_ + n > buf_.size()) {
+      KAPPA_RETURN_IF_ERROR(flush());
+      if (n > buf_.size()) buf_.resize(n);
+    }
+    return buf_.data() + used_;
+  }
+  // The batch written at the reserved place is complete.
+  void commit(const batch_header& h) {
+    builder_.add(h, written_ + used_);
+    used_ += h.total_size();
+  }
+
+  Status finish() {
+    KAPPA_RETURN_IF_ERROR(flush());
+    if (::fdatasync(fd_.get()) != 0) return Status::FromErrno("fdatasync " + path_, errno);
+    builder_.seal();
+    KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir_, base_, format::kIndexSuffix) + format::kCleanedSuffix,
+                                       index_.encode(), true));
+    return rewrite_file(segment_path(dir_, base_, format::kTimeIndexSuffix) + format::kCleanedSuffix, times_.encode(),
+                        true);
+  }
+  uint64_t size() const { return written_ + used_; }
+
+ private:
+  Status flush() {
+    for (size_t done = 0; done < used_;) {
+      ssize_t w = ::pwrite(fd_.get(), buf_.data() + done, used_ - done, static_cast<off_t>(written_ + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return Status::FromErrno("write " + path_, errno);
+      done += static_cast<size_t>(w);
+    }
+    written_ += used_;
+    used_ = 0;
+    return Status::OK();
+  }
+
+  std::string dir_, path_;
+  int64_t base_;
+  unique_fd fd_;
+  std::vector<char> buf_;
+  size_t used_ = 0;
+  uint64_t written_ = 0;
+  offset_index index_;
+  time_index times_;
+  index_builder builder_{&index_, &times_};
+};
+
+struct pass {
+  io_backend& io;
+  std::string dir, name;
+  const partition_options& o;
+  int64_t now;
+  size_t max_batch;
+  key_map map;
+  int64_t end = 0;  // records at or past it were not mapped: kept as they are
+  int64_t expiry = kNone;
+  clean_result result;
+  struct span {
+    const char* p;
+    size_t n;
+  };
+  std::vector<span> kept;  // reused per batch
+
+  Status damaged(int64_t base, const scan_stop& stop) {
+    return Status::Corruption(name + ": compaction stopped: segment " + segment_path(dir, base, format::kLogSuffix) +
+                              " has a damaged batch at position " + std::to_string(stop.position) + " (" +
+                              (stop.why.empty() ? "incomplete batch" : stop.why) +
+                              "); nothing was changed. Run `kappa verify` for details");
+  }
+
+  // Maps keys of records in [from, until) of one segment. False once full.
+  Result<bool> map_segment(int64_t base, int64_t from, int64_t until) {
+    KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(segment_path(dir, base, format::kLogSuffix), O_RDONLY));
+    bool full = false;
+    KAPPA_ASSIGN_OR_RETURN(
+        scan_stop stop, scan_segment(io, fd.get(), 0, max_batch, [&](const batch_header& h, const char* b, uint64_t) {
+          if (h.last_offset() < from) return true;
+          record_iterator it(h, b);
+          record_view r;
+          while (it.next(&r) == 1) {
+            if (r.offset < from || r.key.is_null()) continue;
+            if (r.offset >= until) return false;
+            if (!map.put(r.key, r.offset)) {
+              end = r.offset;
+              full = true;
+              return false;
+            }
+          }
+          return true;
+        }));
+    if (stop.state != batch_state::ok) return damaged(base, stop);
+    return !full;
+  }
+
+  bool keep(const record_view& r) {
+    if (r.key.is_null()) return false;  // Kafka's cleaner drops keyless records too
+    if (r.offset < end && map.get(r.key) > r.offset) return false;
+    if (r.value.is_null()) {
+      if (r.offset < end && now - r.timestamp >= o.delete_retention_ms) return false;
+      int64_t due = r.timestamp > INT64_MAX - o.delete_retention_ms ? INT64_MAX : r.timestamp + o.delete_retention_ms;
+      expiry = expiry == kNone ? due : std::min(expiry, due);
+    }
+    return true;
+  }
+
+  Status filter_batch(const batch_header& h, const char* b, group_writer& out) {
+    record_iterator it(h, b);
+    record_view r;
+    kept.clear();
+    int64_t max_ts = -1, last_delta = 0;
+    const char* begin = it.cursor();
+    int rc;
+    while ((rc = it.next(&r)) == 1) {
+      if (keep(r)) {
+        kept.push_back({begin, static_cast<size_t>(it.cursor() - begin)});
+        max_ts = std::max(max_ts, r.timestamp);
+        last_delta = r.offset - h.base_offset;
+      } else {
+        result.records_removed++;
+      }
+      begin = it.cursor();
+    }
+    if (rc < 0) return Status::Corruption(name + ": compaction stopped at a malformed record in the batch at offset " +
+                                          std::to_string(h.base_offset) + ": " + it.error());
+    if (kept.empty()) return Status::OK();
+    KAPPA_ASSIGN_OR_RETURN(char* dst, out.reserve(h.total_size()));
+    if (kept.size() == static_cast<size_t>(h.record_count)) {
+      std::memcpy(dst, b, h.total_size());
+      out.commit(h);
+      return Status::OK();
+    }
+    // The same batch with fewer records: base offset and base timestamp
+    // stay, so each kept record's bytes (deltas included) stay valid.
+    std::memcpy(dst, b, format::kBatchHeaderSize);
+    char* p = dst + format::kBatchHeaderSize;
+    for (const auto& s : kept) {
+      std::memcpy(p, s.p, s.n);
+      p += s.n;
+    }
+    size_t total = static_cast<size_t>(p - dst);
+    batch_header nh = h;
+    nh.batch_length = static_cast<int32_t>(total - format::kLogOverhead);
+    nh.last_offset_delta = static_cast<int32_t>(last_delta);
+    nh.max_timestamp = max_ts;
+    nh.record_count = static_cast<int32_t>(kept.size());
+    be::store32(dst + format::kBatchLengthOffset, static_cast<uint32_t>(nh.batch_length));
+    be::store32(dst + format::kLastOffsetDeltaOffset, static_cast<uint32_t>(nh.last_offset_delta));
+    be::store64(dst + format::kMaxTimestampOffset, static_cast<uint64_t>(nh.max_timestamp));
+    be::store32(dst + format::kRecordCountOffset, static_cast<uint32_t>(nh.record_count));
+    be::store32(dst + format::kCrcOffset, crc32c(dst + format::kCrcCoveredStart, total - format::kCrcCoveredStart));
+    out.commit(nh);
+    return Status::OK();
+  }
+
+  Status clean_group(const std::vector<segment_stat>& group) {
+    group_writer out(dir, group.front().base_offset);
+    KAPPA_RETURN_IF_ERROR(out.open());
+    uint64_t in_bytes = 0;
+    int64_t removed_before = result.records_removed;
+    for (const auto& s : group) {
+      in_bytes += s.log_bytes;
+      KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(segment_path(dir, s.base_offset, format::kLogSuffix), O_RDONLY));
+      Status st;
+      KAPPA_ASSIGN_OR_RETURN(
+          scan_stop stop, scan_segment(io, fd.get(), 0, max_batch, [&](const batch_header& h, const char* b, uint64_t) {
+            st = filter_batch(h, b, out);
+            return st.ok();
+          }));
+      KAPPA_RETURN_IF_ERROR(st);
+      if (stop.state != batch_state::ok) return damaged(s.base_offset, stop);
+    }
+    if (group.size() == 1 && result.records_removed == removed_before) {
+      // Nothing to drop and nothing to merge: leave the segment as it is.
+      return remove_file(segment_path(dir, group.front().base_offset, format::kLogSuffix) + format::kCleanedSuffix);
+    }
+    KAPPA_RETURN_IF_ERROR(out.finish());
+    std::vector<int64_t> bases;
+    for (const auto& s : group) bases.push_back(s.base_offset);
+    KAPPA_RETURN_IF_ERROR(swap_in_cleaned(dir, bases));
+    result.segments_cleaned += static_cast<int32_t>(group.size());
+    result.bytes_freed += in_bytes - std::min(in_bytes, out.size());
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+Result<clean_result> compact_partition(io_backend& io, const std::string& dir, const std::string& name,
+                                       const partition_options& o, int64_t now, size_t key_map_bytes) {
+  KAPPA_ASSIGN_OR_RETURN(auto segs, stat_segments(dir));
+  if (segs.size() < 2) return clean_result{};
+  // Segments [0, uncleanable) may be compacted: sealed, and old enough.
+  size_t uncleanable = segs.size() - 1;
+  if (o.min_compaction_lag_ms > 0)
+    for (size_t i = 0; i < uncleanable; i++)
+      if (now - segs[i].newest_timestamp < o.min_compaction_lag_ms) {
+        uncleanable = i;
+        break;
+      }
+  if (uncleanable == 0) return clean_result{};
+  int64_t first_uncleanable = segs[uncleanable].base_offset;
+  checkpoint cp = read_checkpoint(dir);
+  int64_t first_dirty = std::clamp(cp.first_dirty, segs[0].base_offset, first_uncleanable);
+
+  uint64_t clean_bytes = 0, dirty_bytes = 0;
+  for (size_t i = 0; i < uncleanable; i++) {
+    bool dirty = i + 1 < segs.size() && segs[i + 1].base_offset > first_dirty;
+    (dirty ? dirty_bytes : clean_bytes) += segs[i].log_bytes;
+  }
+  bool dirty_enough = dirty_bytes > 0 && static_cast<double>(dirty_bytes) >=
+                                            o.min_cleanable_dirty_ratio * static_cast<double>(clean_bytes + dirty_bytes);
+  bool tombstones_due = cp.tombstone_expiry != kNone && cp.tombstone_expiry <= now;
+  if (!dirty_enough && !tombstones_due) return clean_result{};
+
+  pass p{io, dir, name, o, now, readable_batch_limit(o.max_message_bytes), key_map(key_map_bytes), first_uncleanable,
+         kNone, clean_result{}, {}};
+  for (size_t i = 0; i < uncleanable; i++) {
+    if (segs[i + 1].base_offset <= first_dirty) continue;  // wholly clean
+    KAPPA_ASSIGN_OR_RETURN(bool room, p.map_segment(segs[i].base_offset, first_dirty, first_uncleanable));
+    if (!room) break;
+  }
+  // Rewrite the segments that hold mapped records, grouped as Kafka does:
+  // consecutive, their sizes summing to at most one segment.
+  size_t i = 0;
+  while (i < uncleanable && segs[i].base_offset < p.end) {
+    std::vector<segment_stat> group{segs[i]};
+    uint64_t bytes = segs[i].log_bytes;
+    size_t j = i + 1;
+    while (j < uncleanable && segs[j].base_offset < p.end && bytes + segs[j].log_bytes <= o.segment_bytes &&
+           segs[j + 1].base_offset - 1 - segs[i].base_offset <= INT32_MAX) {
+      bytes += segs[j].log_bytes;
+      group.push_back(segs[j]);
+      j++;
+    }
+    KAPPA_RETURN_IF_ERROR(p.clean_group(group));
+    i = j;
+  }
+  KAPPA_RETURN_IF_ERROR(write_checkpoint(dir, checkpoint{p.end, p.expiry}));
+  return p.result;
+}
+
+}  // namespace kappa
