@@ -1,5 +1,6 @@
 #include "catalog/background_maintenance.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -31,9 +32,9 @@ class background_maintenance::observer : public segment_observer {
       bg->check_budget();
     });
   }
-  bool wrote(uint64_t bytes, uint64_t) override {
-    bg_->counted(bytes);
-    return roll_->exchange(false);
+  bool wrote(uint64_t bytes, uint64_t active_bytes) override {
+    bool roll = bg_->wrote(dir_, bytes, active_bytes);
+    return roll_->exchange(false) || roll;
   }
 
  private:
@@ -97,26 +98,44 @@ void background_maintenance::shutdown() {
 }
 
 // Writers count what they write; past a share of the budget, the whole
-// data dir is measured again (other processes write too) and trimmed.
-void background_maintenance::counted(uint64_t bytes) {
+// data dir is measured again (other processes write too) and trimmed. This
+// runs on the writer's thread so that a writer whose active segment holds
+// the excess rolls at once, not a buffer later.
+bool background_maintenance::wrote(const std::string& dir, uint64_t bytes, uint64_t active_bytes) {
   int64_t max = max_bytes_.load(std::memory_order_relaxed);
-  if (max < 0) return;
-  uint64_t interval = std::clamp<uint64_t>(static_cast<uint64_t>(max) / 8, 64u << 10, 64u << 20);
-  if (written_since_check_.fetch_add(bytes) + bytes < interval) return;
+  if (max < 0) return false;
+  uint64_t interval = std::clamp<uint64_t>(static_cast<uint64_t>(max) / 8, 16u << 10, 64u << 20);
+  // Segments roll at an eighth of the budget at the latest, so the budget
+  // is kept by removing eighths, not by emptying a partition at once.
+  if (active_bytes >= interval) return true;
+  if (written_since_check_.fetch_add(bytes) + bytes < interval) return false;
   written_since_check_ = 0;
-  schedule("budget", [this] { check_budget(); });
+  return check_budget(dir);
 }
 
-// Runs on the maintenance thread, while the data dir is open.
-void background_maintenance::check_budget() {
-  auto v = dd_->setting("max.bytes");
+bool background_maintenance::check_budget(const std::string& dir) {
+  std::lock_guard<std::mutex> budget_lock(budget_mu_);
+  data_dir* dd;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    dd = dd_;
+  }
+  if (!dd) return false;  // an appender that outlived its data dir
+  auto v = dd->setting("max.bytes");
   if (v.ok()) max_bytes_ = std::stoll(v.value());
-  if (max_bytes_ < 0) return;
-  auto r = dd_->enforce_budget();
-  if (!r.ok()) return warn(r.status());
+  if (max_bytes_ < 0) return false;
+  auto r = dd->enforce_budget();
+  if (!r.ok()) {
+    warn(r.status());
+    return false;
+  }
+  bool roll_this = false;
   std::lock_guard<std::mutex> l(mu_);
-  for (const auto& dir : r->partitions_to_roll)
-    if (auto f = roll_flags_.find(dir); f != roll_flags_.end()) *f->second = true;
+  for (const auto& d : r->partitions_to_roll) {
+    if (d == dir) roll_this = true;
+    if (auto f = roll_flags_.find(d); f != roll_flags_.end()) *f->second = true;
+  }
+  return roll_this;
 }
 
 }  // namespace kappa

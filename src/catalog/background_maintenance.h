@@ -37,8 +37,12 @@ class background_maintenance : public std::enable_shared_from_this<background_ma
   class observer;
   void schedule(const std::string& key, std::function<void()> task);
   void run();
-  void check_budget();
-  void counted(uint64_t bytes);
+  // Applies the budget; true if the partition in `dir` should roll.
+  bool check_budget(const std::string& dir = "");
+  // A writer wrote `bytes` to the partition in `dir`, whose active segment
+  // is now active_bytes long: past a share of the budget, the budget is
+  // checked right away, on the writer's thread. True: roll now.
+  bool wrote(const std::string& dir, uint64_t bytes, uint64_t active_bytes);
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -48,6 +52,7 @@ class background_maintenance : public std::enable_shared_from_this<background_ma
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> roll_flags_;  // by partition dir
   std::thread thread_;
   bool stopping_ = false;
+  std::mutex budget_mu_;  // one budget pass at a time
   // The disk budget, re-read at each check.
   std::atomic<int64_t> max_bytes_{-1};
   std::atomic<uint64_t> written_since_check_{0};

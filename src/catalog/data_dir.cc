@@ -188,6 +188,11 @@ Result<std::unique_ptr<partition_appender>> data_dir::open_appender(const topic_
   if (write_buffer_bytes > 0) o.write_buffer_bytes = write_buffer_bytes;
   KAPPA_RETURN_IF_ERROR(ensure_created());
   if (!maintenance_) maintenance_ = std::make_shared<background_maintenance>(this);
+  // Under a disk budget, write in pieces small against it, so the budget
+  // is checked (and the active segment rolled) often enough to hold it.
+  KAPPA_ASSIGN_OR_RETURN(std::string max, setting("max.bytes"));
+  if (int64_t m = std::stoll(max); m >= 0)
+    o.write_buffer_bytes = std::clamp<size_t>(static_cast<size_t>(m) / 8, 16u << 10, o.write_buffer_bytes);
   std::string dir = partition_dir(t.name, partition), name = partition_name(t.name, partition);
   o.observer = maintenance_->observer_for(dir, name, o);
   return partition_appender::open(dir, name, o);

@@ -218,34 +218,56 @@ struct pass {
     return Status::OK();
   }
 
-  Status clean_group(const std::vector<segment_stat>& group) {
-    group_writer out(dir, group.front().base_offset);
+  // Filters one segment's batches into `out`.
+  Status clean_into(const segment_stat& s, group_writer& out) {
+    KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(segment_path(dir, s.base_offset, format::kLogSuffix), O_RDONLY));
+    Status st;
+    KAPPA_ASSIGN_OR_RETURN(
+        scan_stop stop, scan_segment(io, fd.get(), 0, max_batch, [&](const batch_header& h, const char* b, uint64_t) {
+          st = filter_batch(h, b, out);
+          return st.ok();
+        }));
+    KAPPA_RETURN_IF_ERROR(st);
+    if (stop.state != batch_state::ok) return damaged(s.base_offset, stop);
+    return Status::OK();
+  }
+
+  // Cleans segs[i, ...) into one new segment while what it holds so far
+  // plus the next input still fits one segment (a segment's survivors never
+  // outgrow it), so small cleaned segments merge. Returns the next index.
+  Result<size_t> clean_group(const std::vector<segment_stat>& segs, size_t i, size_t limit) {
+    group_writer out(dir, segs[i].base_offset);
     KAPPA_RETURN_IF_ERROR(out.open());
+    std::vector<int64_t> bases;
     uint64_t in_bytes = 0;
     int64_t removed_before = result.records_removed;
-    for (const auto& s : group) {
-      in_bytes += s.log_bytes;
-      KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(segment_path(dir, s.base_offset, format::kLogSuffix), O_RDONLY));
-      Status st;
-      KAPPA_ASSIGN_OR_RETURN(
-          scan_stop stop, scan_segment(io, fd.get(), 0, max_batch, [&](const batch_header& h, const char* b, uint64_t) {
-            st = filter_batch(h, b, out);
-            return st.ok();
-          }));
-      KAPPA_RETURN_IF_ERROR(st);
-      if (stop.state != batch_state::ok) return damaged(s.base_offset, stop);
-    }
-    if (group.size() == 1 && result.records_removed == removed_before) {
+    size_t j = i;
+    do {
+      KAPPA_RETURN_IF_ERROR(clean_into(segs[j], out));
+      bases.push_back(segs[j].base_offset);
+      in_bytes += segs[j].log_bytes;
+      j++;
+    } while (j < limit && segs[j].base_offset < end && out.size() + segs[j].log_bytes <= o.segment_bytes &&
+             segs[j + 1].base_offset - 1 - segs[i].base_offset <= INT32_MAX);
+    std::string cleaned_log = segment_path(dir, segs[i].base_offset, format::kLogSuffix) + format::kCleanedSuffix;
+    if (bases.size() == 1 && result.records_removed == removed_before) {
       // Nothing to drop and nothing to merge: leave the segment as it is.
-      return remove_file(segment_path(dir, group.front().base_offset, format::kLogSuffix) + format::kCleanedSuffix);
+      KAPPA_RETURN_IF_ERROR(remove_file(cleaned_log));
+      return j;
     }
-    KAPPA_RETURN_IF_ERROR(out.finish());
-    std::vector<int64_t> bases;
-    for (const auto& s : group) bases.push_back(s.base_offset);
-    KAPPA_RETURN_IF_ERROR(swap_in_cleaned(dir, bases));
-    result.segments_cleaned += static_cast<int32_t>(group.size());
+    if (out.size() == 0 && i > 0) {
+      // Every record was superseded: the segments go. (The first segment
+      // stays, even empty, so that compaction never moves the log start.)
+      KAPPA_RETURN_IF_ERROR(remove_file(cleaned_log));
+      for (int64_t b : bases) KAPPA_RETURN_IF_ERROR(remove_segment(dir, b));
+      KAPPA_RETURN_IF_ERROR(sync_dir(dir));
+    } else {
+      KAPPA_RETURN_IF_ERROR(out.finish());
+      KAPPA_RETURN_IF_ERROR(swap_in_cleaned(dir, bases));
+    }
+    result.segments_cleaned += static_cast<int32_t>(bases.size());
     result.bytes_freed += in_bytes - std::min(in_bytes, out.size());
-    return Status::OK();
+    return j;
   }
 };
 
@@ -285,21 +307,9 @@ Result<clean_result> compact_partition(io_backend& io, const std::string& dir, c
     KAPPA_ASSIGN_OR_RETURN(bool room, p.map_segment(segs[i].base_offset, first_dirty, first_uncleanable));
     if (!room) break;
   }
-  // Rewrite the segments that hold mapped records, grouped as Kafka does:
-  // consecutive, their sizes summing to at most one segment.
-  size_t i = 0;
-  while (i < uncleanable && segs[i].base_offset < p.end) {
-    std::vector<segment_stat> group{segs[i]};
-    uint64_t bytes = segs[i].log_bytes;
-    size_t j = i + 1;
-    while (j < uncleanable && segs[j].base_offset < p.end && bytes + segs[j].log_bytes <= o.segment_bytes &&
-           segs[j + 1].base_offset - 1 - segs[i].base_offset <= INT32_MAX) {
-      bytes += segs[j].log_bytes;
-      group.push_back(segs[j]);
-      j++;
-    }
-    KAPPA_RETURN_IF_ERROR(p.clean_group(group));
-    i = j;
+  // Rewrite the segments that hold mapped records, in groups.
+  for (size_t i = 0; i < uncleanable && segs[i].base_offset < p.end;) {
+    KAPPA_ASSIGN_OR_RETURN(i, p.clean_group(segs, i, uncleanable));
   }
   KAPPA_RETURN_IF_ERROR(write_checkpoint(dir, checkpoint{p.end, p.expiry}));
   return p.result;

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Data-dir settings (`kappa config`) and the disk budget max.bytes: the oldest sealed
+segments of delete-policy topics go first, an active segment holding the excess is
+rolled early, producers never fail for the budget, compacted topics are not trimmed."""
+import json
+import os
+import time
+
+from kappa_harness import check, run_tests, short
+
+
+def topic_bytes(k, topic, partitions=1):
+    total = 0
+    for p in range(partitions):
+        d = k.pdir(topic, p)
+        for n in os.listdir(d) if os.path.isdir(d) else []:
+            if n.endswith((".log", ".index", ".timeindex")):
+                total += os.path.getsize(os.path.join(d, n))
+    return total
+
+
+def test_config_verbs(k):
+    check(k.ok("config", "get", "max.bytes").text.strip() == "-1", "default max.bytes is -1 (no budget)")
+    k.ok("config", "set", "max.bytes=123456")
+    check(k.ok("config", "get", "max.bytes").text.strip() == "123456", "get after set")
+    check("max.bytes=123456" in k.ok("config", "list").text, "list shows it")
+    check(json.loads(k.ok("config", "list", "--json").out) == {"max.bytes": "123456"}, "list --json")
+    k.ok("config", "set", "max.bytes", "-1")
+    check(k.ok("config", "get", "max.bytes").text.strip() == "-1", "KEY VALUE form")
+    for bad in (["config", "set", "max.bytes=lots"], ["config", "set", "max.bytes=-5"],
+                ["config", "set", "nosuch=1"], ["config", "get", "nosuch"], ["config", "set", "max.bytes"]):
+        r = k.run(*bad)
+        check(r.rc == 2, "%r: exit %d, want 2 (%s)" % (bad, r.rc, short(r.err)))
+    check(b"max.bytes" in k.run("config", "get", "nosuch").err, "the error lists the known settings")
+
+
+def test_budget_bounds_one_long_produce(k):
+    # Default segment.bytes (1 GiB): only rolling early can keep this under budget.
+    budget = 300_000
+    k.ok("config", "set", "max.bytes=%d" % budget)
+    lines = ["line %07d %s" % (i, "b" * 60) for i in range(100_000)]  # ~7 MB
+    r = k.produce("big", lines, timeout=60)
+    total = topic_bytes(k, "big")
+    check(total <= budget * 1.5, "after a 7 MB produce the topic holds %d bytes, budget %d" % (total, budget))
+    got = k.offsets_values("big")
+    check(got[-1] == (99_999, lines[-1].encode()), "the newest records are all there")
+    check([o for o, _ in got] == list(range(got[0][0], 100_000)), "a contiguous tail")
+    check(b"error" not in r.err, "the producer did not fail: %s" % short(r.err))
+
+
+def test_oldest_first_across_topics_and_compacted_spared(k):
+    k.create("old", "--config", "segment.bytes=4096", "--config", "retention.ms=-1")
+    k.create("new", "--config", "segment.bytes=4096", "--config", "retention.ms=-1")
+    k.create("kv", "--config", "segment.bytes=4096", "--config", "cleanup.policy=compact",
+             "--config", "min.cleanable.dirty.ratio=1")
+    now = int(time.time() * 1000)
+    k.produce("old", ['{"ts":%d,"pad":"%s"}' % (now - 10_000_000 + i, "o" * 50) for i in range(1000)],
+              "--timestamp-field", "ts")
+    k.produce("new", ['{"ts":%d,"pad":"%s"}' % (now + i, "n" * 50) for i in range(1000)], "--timestamp-field", "ts")
+    k.produce("kv", ["k%04d:%s" % (i, "v" * 50) for i in range(1000)], "-K", ":")
+    kv_before = topic_bytes(k, "kv")
+    new_before = topic_bytes(k, "new")
+    total = kv_before + new_before + topic_bytes(k, "old")
+    budget = total - topic_bytes(k, "old") // 2
+    k.ok("config", "set", "max.bytes=%d" % budget)
+    rep = json.loads(k.ok("maintain", "--json").out)["budget"]
+    check(rep["max_bytes"] == budget and rep["bytes_after"] <= budget, "budget pass: %r" % rep)
+    check(rep["segments_retired"] > 0, "segments retired: %r" % rep)
+    check(topic_bytes(k, "new") == new_before, "the newer topic was not touched while older data remained")
+    check(topic_bytes(k, "kv") == kv_before, "a compacted topic is never trimmed by the budget")
+    check(k.describe("old")["partitions"][0]["log_start_offset"] > 0, "the oldest topic lost its oldest segments")
+    # Past every delete-policy sealed segment, maintain says what is left.
+    k.ok("config", "set", "max.bytes=1")
+    r = k.ok("maintain")
+    check(b"still over its budget" in r.err, "maintain explains the remaining excess: %s" % short(r.err))
+    check(len(k.logs("old")) == 1 and len(k.logs("new")) == 1, "only active segments remain")
+    check(topic_bytes(k, "kv") == kv_before, "compacted topic still untouched")
+
+
+def test_budget_moves_to_archive(k):
+    arch = os.path.join(k.root, "arch")
+    k.create("ar", "--config", "segment.bytes=8192", "--config", "archive.dir=" + arch)
+    k.ok("config", "set", "max.bytes=40000")
+    lines = ["a%06d %s" % (i, "z" * 40) for i in range(20000)]
+    k.produce("ar", lines, timeout=60)
+    check(topic_bytes(k, "ar") <= 60000, "live part within budget: %d" % topic_bytes(k, "ar"))
+    got = k.offsets_values("ar", "--archive")
+    check([o for o, _ in got] == list(range(20000)), "nothing lost: the budget moved segments to the archive")
+
+
+if __name__ == "__main__":
+    run_tests(globals())
