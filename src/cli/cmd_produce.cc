@@ -145,7 +145,7 @@ class producer {
     Status st = a->append(ts, key, v);
     if (!st.ok()) {
       if (st.is_invalid()) return bad_line(line_no, line, st.message());
-      return fail(st);
+      return storage_failed(line_no, st);
     }
     records_++;
     bytes_ += line.size() + 1;
@@ -196,6 +196,28 @@ class producer {
                  why.c_str(), static_cast<unsigned long long>(records_),
                  " (fix the line, or use --on-error skip|dead-letter:TOPIC)");
     if (!st.ok()) return fail(st);
+    return kExitRuntime;
+  }
+
+  // The log could not take a record (a full disk, an I/O error): say where
+  // input stopped and where each partition's log now ends. Records written
+  // before are made durable if the disk still allows; those synced before
+  // (at the end of each --linger-ms pause) always are.
+  int storage_failed(uint64_t line_no, const Status& st) {
+    Status synced = sync_all();
+    prog_.done();
+    std::string ends;
+    for (const auto& [p, first] : start_offsets_) {
+      auto r = dd_.open_reader(t_, p);
+      auto end = r.ok() ? r.value()->log_end_offset() : Result<int64_t>(r.status());
+      if (end.ok()) ends += (ends.empty() ? "" : ", ") + std::to_string(p) + ":" + std::to_string(end.value());
+    }
+    std::fprintf(stderr,
+                 "kappa: error: %s (reading stdin line %llu); the log of topic %s keeps what was written before "
+                 "[partition:end offset %s]%s\n",
+                 st.message().c_str(), static_cast<unsigned long long>(line_no), t_.name.c_str(),
+                 ends.empty() ? "unknown" : ends.c_str(),
+                 synced.ok() ? "" : "; records not yet synced when the error came may be lost");
     return kExitRuntime;
   }
 

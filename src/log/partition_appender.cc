@@ -227,7 +227,9 @@ partition_appender::~partition_appender() {
 
 Status partition_appender::append(int64_t timestamp, bytes_view key, bytes_view value,
                                   std::span<const record_header> headers) {
-  return impl_->append(timestamp, key, value, headers);
+  Status st = impl_->append(timestamp, key, value, headers);
+  if (!st.ok() && !st.is_invalid()) return st.with_context(impl_->name);
+  return st;
 }
 Status partition_appender::flush() { return impl_->flush().with_context(impl_->name); }
 Status partition_appender::sync() {

@@ -392,6 +392,7 @@ Result<std::unique_ptr<partition_reader>> partition_reader::open(const std::stri
     if (lock.held()) {
       active_segment a;
       recovery_report report;
+      report.indexes_best_effort = true;
       KAPPA_RETURN_IF_ERROR(recover_partition(*p->io, dir, name, p->max_batch, &a, &report));
     }
   }

@@ -131,10 +131,14 @@ Status recover_partition(io_backend& io, const std::string& dir, const std::stri
   a->size = valid_end;
   a->next_offset = next;
   std::string new_ib = a->index.encode(), new_tb = a->times.encode();
-  if (new_ib != ib || !have_i)
-    KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kIndexSuffix), new_ib, false));
-  if (new_tb != tb || !have_t)
-    KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir, base, format::kTimeIndexSuffix), new_tb, false));
+  auto write_index = [&](const char* suffix, const std::string& bytes) -> Status {
+    Status st = rewrite_file(segment_path(dir, base, suffix), bytes, false);
+    if (st.ok() || !report->indexes_best_effort) return st;
+    report->notes.push_back(what + ": could not rewrite an index (" + st.message() + "); reading without it");
+    return Status::OK();
+  };
+  if (new_ib != ib || !have_i) KAPPA_RETURN_IF_ERROR(write_index(format::kIndexSuffix, new_ib));
+  if (new_tb != tb || !have_t) KAPPA_RETURN_IF_ERROR(write_index(format::kTimeIndexSuffix, new_tb));
   a->index_on_disk = a->index.entries().size();
   a->times_on_disk = a->times.entries().size();
   return Status::OK();

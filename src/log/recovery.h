@@ -33,6 +33,9 @@ struct active_segment {
 
 struct recovery_report {
   std::vector<std::string> notes;  // one line per repair, for stderr
+  // Readers: an index file that cannot be rewritten (a full disk) is a
+  // note, not an error; readers cope with a stale or missing index.
+  bool indexes_best_effort = false;
 };
 
 // Recovers `dir` (creating nothing but a cleaner.lock). `what` names the

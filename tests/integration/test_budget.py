@@ -4,6 +4,8 @@ segments of delete-policy topics go first, an active segment holding the excess 
 rolled early, producers never fail for the budget, compacted topics are not trimmed."""
 import json
 import os
+import re
+import subprocess
 import time
 
 from kappa_harness import check, run_tests, short
@@ -86,6 +88,36 @@ def test_budget_moves_to_archive(k):
     check(topic_bytes(k, "ar") <= 60000, "live part within budget: %d" % topic_bytes(k, "ar"))
     got = k.offsets_values("ar", "--archive")
     check([o for o, _ in got] == list(range(20000)), "nothing lost: the budget moved segments to the archive")
+
+
+def test_full_disk_is_a_clear_error_and_loses_nothing_acknowledged(k):
+    # A real full disk: a 2 MiB tmpfs (needs root; skipped where mounting is not allowed).
+    mnt = os.path.join(k.root, "small")
+    os.makedirs(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        print("  (skipped: cannot mount a tmpfs here)")
+        return
+    try:
+        data = os.path.join(mnt, "data")
+        first = ["acked %04d" % i for i in range(100)]
+        r = k.run("--data-dir", data, "produce", "full", input="".join(l + "\n" for l in first), data_dir=False)
+        r.expect(0, "the first produce fits")
+        more = "".join("line %07d %s\n" % (i, "f" * 60) for i in range(60000))  # ~4.4 MB
+        r = k.run("--data-dir", data, "produce", "full", input=more, data_dir=False)
+        check(r.rc == 1, "a full disk fails the producer: exit %d" % r.rc)
+        check(b"No space left on device" in r.err and b"topic full partition 0" in r.err,
+              "the error names the cause and the partition: %s" % short(r.err))
+        m = re.search(rb"end offset 0:(\d+)", r.err)
+        check(m, "the error says where the log ends: %s" % short(r.err))
+        end = int(m.group(1))
+        got = k.run("--data-dir", data, "consume", "full", data_dir=False).expect(0).lines
+        check(len(got) == end, "consume reads %d records, the error said %d" % (len(got), end))
+        check(got[:100] == [l.encode() for l in first], "every acknowledged record survives")
+        check(all(g == ("line %07d %s" % (i, "f" * 60)).encode() for i, g in enumerate(got[100:])),
+              "what was stored of the second produce is a clean prefix")
+    finally:
+        subprocess.run(["umount", "-l", mnt])
 
 
 if __name__ == "__main__":
