@@ -3,6 +3,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 #include <set>
 
 #include "io/file.h"
@@ -23,19 +25,32 @@ Status remove_segment(const std::string& dir, int64_t base) {
   return remove_file(segment_path(dir, base, format::kTimeIndexSuffix));
 }
 
-// Steps 4 and 5 of the swap: drop the replaced segments, put the indexes in.
+static std::string manifest_path(const std::string& dir, int64_t base) {
+  return dir + "/" + segment_stem(base) + format::kSwapManifestSuffix;
+}
+
+// Steps 4 and 5 of the swap: drop the replaced segments, put the indexes
+// in, and drop the manifest.
 static Status complete_swap(const std::string& dir, int64_t base, const std::vector<int64_t>& replaced) {
   for (int64_t b : replaced) KAPPA_RETURN_IF_ERROR(remove_segment(dir, b));
   for (const char* suffix : {format::kIndexSuffix, format::kTimeIndexSuffix}) {
     std::string from = cleaned_path(dir, base, suffix);
     if (path_exists(from)) KAPPA_RETURN_IF_ERROR(rename_file(from, segment_path(dir, base, suffix)));
   }
+  KAPPA_RETURN_IF_ERROR(sync_dir(dir));
+  KAPPA_RETURN_IF_ERROR(remove_file(manifest_path(dir, base)));
   return sync_dir(dir);
 }
 
 Status swap_in_cleaned(const std::string& dir, const std::vector<int64_t>& group) {
   int64_t base = group.front();
-  KAPPA_RETURN_IF_ERROR(sync_dir(dir));  // the .cleaned files exist before anything goes
+  // The manifest names the segments the swap replaces, for a recovery that
+  // has to finish it (the cleaned segment alone cannot say where the group
+  // ended: its last records may all have been dropped).
+  std::string manifest;
+  for (size_t i = 1; i < group.size(); i++) manifest += std::to_string(group[i]) + "\n";
+  KAPPA_RETURN_IF_ERROR(rewrite_file(manifest_path(dir, base), manifest, true));
+  KAPPA_RETURN_IF_ERROR(sync_dir(dir));  // the .cleaned files and the manifest exist before anything goes
   // Old indexes must not describe the new .log, not even for a moment.
   KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, format::kIndexSuffix)));
   KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, format::kTimeIndexSuffix)));
@@ -45,11 +60,31 @@ Status swap_in_cleaned(const std::string& dir, const std::vector<int64_t>& group
   return complete_swap(dir, base, std::vector<int64_t>(group.begin() + 1, group.end()));
 }
 
+// The segments a committed swap replaces, from its manifest. nullopt if
+// there is none (or it is unreadable).
+static std::optional<std::vector<int64_t>> read_manifest(const std::string& dir, int64_t base) {
+  std::string text;
+  if (!read_small_file(manifest_path(dir, base), &text, 1u << 20).ok()) return std::nullopt;
+  std::vector<int64_t> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) return std::nullopt;  // torn: written before the commit, so never is
+    int64_t b = 0;
+    auto r = std::from_chars(text.data() + pos, text.data() + nl, b);
+    if (r.ec != std::errc() || r.ptr != text.data() + nl || b <= base) return std::nullopt;
+    out.push_back(b);
+    pos = nl + 1;
+  }
+  return out;
+}
+
 Status finish_interrupted_swaps(io_backend& io, const std::string& dir, const std::string& what,
                                 size_t max_batch_bytes, std::vector<std::string>* notes) {
   KAPPA_ASSIGN_OR_RETURN(auto names, list_dir(dir));
   std::set<int64_t> uncommitted, committed;
   for (const auto& n : names) {
+    if (auto b = parse_segment_name(n, format::kSwapManifestSuffix)) committed.insert(*b);
     if (!n.ends_with(format::kCleanedSuffix)) continue;
     std::string_view stem(n.data(), n.size() - std::char_traits<char>::length(format::kCleanedSuffix));
     if (auto b = parse_segment_name(stem, format::kLogSuffix)) uncommitted.insert(*b);
@@ -59,6 +94,7 @@ Status finish_interrupted_swaps(io_backend& io, const std::string& dir, const st
   for (int64_t base : uncommitted) {
     for (const char* suffix : {format::kLogSuffix, format::kIndexSuffix, format::kTimeIndexSuffix})
       KAPPA_RETURN_IF_ERROR(remove_file(cleaned_path(dir, base, suffix)));
+    KAPPA_RETURN_IF_ERROR(remove_file(manifest_path(dir, base)));
     committed.erase(base);
     notes->push_back(what + ": removed the unfinished compaction of segment " + segment_stem(base) +
                      format::kLogSuffix + " (interrupted before its swap; the original is intact)");
@@ -68,17 +104,25 @@ Status finish_interrupted_swaps(io_backend& io, const std::string& dir, const st
   for (int64_t base : committed) {
     if (!std::binary_search(bases.begin(), bases.end(), base)) {
       // The cleaned .log went with its segment (removed by retention since).
-      KAPPA_RETURN_IF_ERROR(complete_swap(dir, base, {}));
       for (const char* suffix : {format::kIndexSuffix, format::kTimeIndexSuffix})
-        KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, suffix)));
+        KAPPA_RETURN_IF_ERROR(remove_file(cleaned_path(dir, base, suffix)));
+      KAPPA_RETURN_IF_ERROR(remove_file(manifest_path(dir, base)));
       continue;
     }
-    KAPPA_ASSIGN_OR_RETURN(int64_t next, segment_next_offset(io, dir, base, max_batch_bytes,
-                                                             cleaned_path(dir, base, format::kIndexSuffix)));
     std::vector<int64_t> replaced;
-    // Never the newest segment: the active one is not part of a clean.
-    for (size_t i = 0; i + 1 < bases.size(); i++)
-      if (bases[i] > base && bases[i] < next) replaced.push_back(bases[i]);
+    if (auto listed = read_manifest(dir, base)) {
+      for (int64_t b : *listed)
+        if (std::binary_search(bases.begin(), bases.end(), b)) replaced.push_back(b);
+    } else {
+      // No manifest: the segments that overlap the cleaned one are surely
+      // replaced (later ones, whose records were all dropped, stay harmlessly
+      // until the next pass). Never the newest segment: the active one is
+      // not part of a clean.
+      KAPPA_ASSIGN_OR_RETURN(int64_t next, segment_next_offset(io, dir, base, max_batch_bytes,
+                                                               cleaned_path(dir, base, format::kIndexSuffix)));
+      for (size_t i = 0; i + 1 < bases.size(); i++)
+        if (bases[i] > base && bases[i] < next) replaced.push_back(bases[i]);
+    }
     KAPPA_RETURN_IF_ERROR(complete_swap(dir, base, replaced));
     notes->push_back(what + ": finished the interrupted compaction of segment " + segment_stem(base) +
                      format::kLogSuffix + " (" + std::to_string(replaced.size()) + " replaced segment(s) removed)");

@@ -2,15 +2,18 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
+
 namespace kappa {
 
 static constexpr size_t kSlotBytes = 24;
 
 key_map::key_map(size_t max_bytes) {
-  max_slots_ = kInitialSlots;
+  max_slots_ = kMinSlots;
   while (max_slots_ * 2 * kSlotBytes <= max_bytes) max_slots_ *= 2;
-  slots_.assign(kInitialSlots, slot{0, 0, -1});
-  mask_ = kInitialSlots - 1;
+  size_t initial = std::min(kInitialSlots, max_slots_);
+  slots_.assign(initial, slot{0, 0, -1});
+  mask_ = initial - 1;
 }
 
 size_t key_map::find(uint64_t lo, uint64_t hi) const {
@@ -30,6 +33,7 @@ bool key_map::grow() {
 }
 
 bool key_map::put(bytes_view key, int64_t offset) {
+  if (key.is_null()) return true;  // a keyless record supersedes nothing
   XXH128_hash_t h = XXH3_128bits(key.data, key.is_null() ? 0 : static_cast<size_t>(key.size));
   size_t i = find(h.low64, h.high64);
   if (slots_[i].offset >= 0) {
@@ -50,6 +54,7 @@ bool key_map::put(bytes_view key, int64_t offset) {
 }
 
 int64_t key_map::get(bytes_view key) const {
+  if (key.is_null()) return -1;
   XXH128_hash_t h = XXH3_128bits(key.data, key.is_null() ? 0 : static_cast<size_t>(key.size));
   return slots_[find(h.low64, h.high64)].offset;
 }

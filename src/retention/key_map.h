@@ -17,13 +17,14 @@ namespace kappa {
 
 class key_map {
  public:
-  // The table never grows past max_bytes.
+  // The table never grows past max_bytes (nor below 16 slots).
   explicit key_map(size_t max_bytes);
 
   // Records that `key` has a record at `offset` (offsets only grow). False
-  // when the map is full and the key is not in it yet.
+  // when the map is full and the key is not in it yet. A null key is never
+  // stored (keyless records supersede nothing).
   bool put(bytes_view key, int64_t offset);
-  // The latest offset recorded for `key`, or -1.
+  // The latest offset recorded for `key`, or -1 (always for a null key).
   int64_t get(bytes_view key) const;
 
   size_t size() const { return size_; }
@@ -34,7 +35,7 @@ class key_map {
     uint64_t lo, hi;
     int64_t offset;  // -1 = empty
   };
-  static constexpr size_t kInitialSlots = 4096;
+  static constexpr size_t kInitialSlots = 4096, kMinSlots = 16;
   size_t find(uint64_t lo, uint64_t hi) const;  // the slot holding it, or the empty one to use
   bool grow();
 

@@ -13,7 +13,8 @@
 //   cleaner.lock                    flock()ed by whoever removes or rewrites
 //                                   sealed segments (retention, compaction)
 //   cleaner-offset-checkpoint       compaction progress (below)
-//   <base>.log.cleaned etc.         a compacted segment being written (below)
+//   <base>.log.cleaned etc.         a compacted segment being swapped in, and
+//   <base>.swap                     the segments it replaces (below)
 //
 // ARCHIVE DIRECTORY (topic config archive.dir)   ARCHIVE/<topic>-<partition>/
 //   Segments that left retention, moved with their two indexes, same names
@@ -22,15 +23,16 @@
 //
 // COMPACTION SWAP: a group of sealed segments B0 < B1 < ... < Bk is replaced
 // by one segment named B0 holding their surviving records:
-//   1. write B0.log.cleaned, B0.index.cleaned, B0.timeindex.cleaned; fsync
+//   1. write B0.log.cleaned, B0.index.cleaned, B0.timeindex.cleaned, and
+//      the manifest B0.swap (B1..Bk, one decimal base offset per line); fsync
 //   2. remove B0.index and B0.timeindex (a reader then scans B0 from 0)
 //   3. rename B0.log.cleaned -> B0.log                  (the commit point)
 //   4. remove B1..Bk (all three files each)
-//   5. rename B0.index.cleaned, B0.timeindex.cleaned into place
+//   5. rename B0.index.cleaned, B0.timeindex.cleaned into place; remove
+//      B0.swap
 // On open, a leftover B0.log.cleaned means the swap never committed: the
-// .cleaned files are removed. A leftover B0.index.cleaned or
-// B0.timeindex.cleaned without it means it did: segments after B0 whose
-// base offset is at most B0's last offset are removed, then step 5 runs.
+// .cleaned files and the manifest are removed. A manifest (or a .cleaned
+// index) without it means it did: steps 4 and 5 are run again.
 //
 // CLEANER CHECKPOINT (cleaner-offset-checkpoint), text, replaced atomically:
 //   "<first dirty offset> <earliest tombstone expiry ms or -1>\n"
@@ -137,6 +139,7 @@ inline constexpr const char* kWriterLockFile = "writer.lock";
 inline constexpr const char* kCleanerLockFile = "cleaner.lock";
 inline constexpr const char* kCleanerCheckpointFile = "cleaner-offset-checkpoint";
 inline constexpr const char* kCleanedSuffix = ".cleaned";
+inline constexpr const char* kSwapManifestSuffix = ".swap";
 inline constexpr const char* kArchivingSuffix = ".archiving";
 
 // The largest record (header varints) kappa encodes: 5 bytes per varint,
