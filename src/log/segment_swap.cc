@@ -49,13 +49,20 @@ Status swap_in_cleaned(const std::string& dir, const std::vector<int64_t>& group
   // ended: its last records may all have been dropped).
   std::string manifest;
   for (size_t i = 1; i < group.size(); i++) manifest += std::to_string(group[i]) + "\n";
-  KAPPA_RETURN_IF_ERROR(rewrite_file(manifest_path(dir, base), manifest, true));
-  KAPPA_RETURN_IF_ERROR(sync_dir(dir));  // the .cleaned files and the manifest exist before anything goes
+  Status st = rewrite_file(manifest_path(dir, base), manifest, true);
+  if (st.ok()) st = sync_dir(dir);  // the .cleaned files and the manifest exist before anything goes
   // Old indexes must not describe the new .log, not even for a moment.
-  KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, format::kIndexSuffix)));
-  KAPPA_RETURN_IF_ERROR(remove_file(segment_path(dir, base, format::kTimeIndexSuffix)));
-  KAPPA_RETURN_IF_ERROR(rename_file(cleaned_path(dir, base, format::kLogSuffix),
-                                    segment_path(dir, base, format::kLogSuffix)));
+  if (st.ok()) st = remove_file(segment_path(dir, base, format::kIndexSuffix));
+  if (st.ok()) st = remove_file(segment_path(dir, base, format::kTimeIndexSuffix));
+  if (st.ok()) st = rename_file(cleaned_path(dir, base, format::kLogSuffix), segment_path(dir, base, format::kLogSuffix));
+  if (!st.ok()) {
+    // Not committed: undo (what is left undone, recovery undoes). The old
+    // indexes may be gone; readers and recovery rebuild them.
+    for (const char* suffix : {format::kLogSuffix, format::kIndexSuffix, format::kTimeIndexSuffix})
+      (void)remove_file(cleaned_path(dir, base, suffix));
+    (void)remove_file(manifest_path(dir, base));
+    return st;
+  }
   KAPPA_RETURN_IF_ERROR(sync_dir(dir));
   return complete_swap(dir, base, std::vector<int64_t>(group.begin() + 1, group.end()));
 }

@@ -14,8 +14,12 @@ Status archive_segment(const std::string& dir, const std::string& archive_dir, i
     std::string from = segment_path(dir, base, suffix);
     std::string to = segment_path(archive_dir, base, suffix);
     if (!path_exists(from)) continue;  // an index not rebuilt yet: readers cope
-    KAPPA_RETURN_IF_ERROR(copy_file_synced(from, to + format::kArchivingSuffix));
-    KAPPA_RETURN_IF_ERROR(rename_file(to + format::kArchivingSuffix, to));
+    Status st = copy_file_synced(from, to + format::kArchivingSuffix);
+    if (st.ok()) st = rename_file(to + format::kArchivingSuffix, to);
+    if (!st.ok()) {
+      (void)remove_file(to + format::kArchivingSuffix);  // a full archive disk keeps no half copy
+      return st;
+    }
   }
   KAPPA_RETURN_IF_ERROR(sync_dir(archive_dir));
   KAPPA_RETURN_IF_ERROR(remove_segment(dir, base));

@@ -237,13 +237,19 @@ struct pass {
   // outgrow it), so small cleaned segments merge. Returns the next index.
   Result<size_t> clean_group(const std::vector<segment_stat>& segs, size_t i, size_t limit) {
     group_writer out(dir, segs[i].base_offset);
-    KAPPA_RETURN_IF_ERROR(out.open());
+    // A failure before the swap (a full disk, say) leaves nothing behind.
+    auto abandon = [&](const Status& st) {
+      for (const char* suffix : {format::kLogSuffix, format::kIndexSuffix, format::kTimeIndexSuffix})
+        (void)remove_file(segment_path(dir, segs[i].base_offset, suffix) + format::kCleanedSuffix);
+      return st;
+    };
+    if (Status st = out.open(); !st.ok()) return abandon(st);
     std::vector<int64_t> bases;
     uint64_t in_bytes = 0;
     int64_t removed_before = result.records_removed;
     size_t j = i;
     do {
-      KAPPA_RETURN_IF_ERROR(clean_into(segs[j], out));
+      if (Status st = clean_into(segs[j], out); !st.ok()) return abandon(st);
       bases.push_back(segs[j].base_offset);
       in_bytes += segs[j].log_bytes;
       j++;
@@ -262,7 +268,7 @@ struct pass {
       for (int64_t b : bases) KAPPA_RETURN_IF_ERROR(remove_segment(dir, b));
       KAPPA_RETURN_IF_ERROR(sync_dir(dir));
     } else {
-      KAPPA_RETURN_IF_ERROR(out.finish());
+      if (Status st = out.finish(); !st.ok()) return abandon(st);
       KAPPA_RETURN_IF_ERROR(swap_in_cleaned(dir, bases));
     }
     result.segments_cleaned += static_cast<int32_t>(bases.size());

@@ -62,7 +62,13 @@ Result<maintenance_report> maintain_partition(const std::string& dir, const std:
     for (size_t i = 0; i < n; i++) KAPPA_RETURN_IF_ERROR(retire(dir, o, segs[i], &r).with_context(name));
   }
   if (o.cleanup_compact) {
-    KAPPA_ASSIGN_OR_RETURN(clean_result c, compact_partition(*io, dir, name, o, now));
+    auto compacted = compact_partition(*io, dir, name, o, now);
+    if (!compacted.ok()) {
+      const Status& st = compacted.status();
+      // Corruption messages name the partition already.
+      return st.is_corruption() ? st : st.with_context(name + ": compaction");
+    }
+    const clean_result& c = compacted.value();
     r.segments_cleaned = c.segments_cleaned;
     r.records_cleaned = c.records_removed;
     r.bytes_cleaned = c.bytes_freed;
