@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,7 +40,9 @@ struct partition_reader::impl {
     bool archived;
   };
   std::vector<segment_ref> segs;
-  size_t seg = 0;  // index into segs of the open segment
+  size_t seg = 0;            // index into segs of the open segment (as last listed)
+  int64_t open_base = 0;     // base offset of the open segment
+  int64_t open_next = 0;     // the offset after the last batch seen in it
   unique_fd fd;
   std::string seg_path;
 
@@ -83,6 +86,7 @@ struct partition_reader::impl {
   Status open_segment(size_t i, uint64_t pos) {
     KAPPA_RETURN_IF_ERROR(cancel_read_ahead());
     seg = i;
+    open_base = open_next = segs[i].base;
     seg_path = path_of(i, format::kLogSuffix);
     auto f = open_file(seg_path, O_RDONLY);
     if (f.ok())
@@ -104,24 +108,53 @@ struct partition_reader::impl {
   }
 
   Status refresh_segments() {
-    std::vector<segment_ref> now;
-    if (opts.read_archive && !opts.archive_dir.empty() && path_exists(opts.archive_dir)) {
-      KAPPA_ASSIGN_OR_RETURN(auto archived, list_segments(opts.archive_dir));
-      for (int64_t b : archived) now.push_back({b, true});
-    }
+    // Live first, then the archive: segments only move from live to
+    // archive, so one that moves between the two listings is in both
+    // (the live copy is the one read), never in neither.
+    std::vector<int64_t> live, archived;
     if (path_exists(dir)) {  // else a partition never written
-      KAPPA_ASSIGN_OR_RETURN(auto live, list_segments(dir));
-      // A segment being archived is briefly in both places: the live copy
-      // is the one to read.
-      while (!live.empty() && !now.empty() && now.back().base >= live.front()) now.pop_back();
-      for (int64_t b : live) now.push_back({b, false});
+      KAPPA_ASSIGN_OR_RETURN(live, list_segments(dir));
     }
+    if (opts.read_archive && !opts.archive_dir.empty() && path_exists(opts.archive_dir)) {
+      KAPPA_ASSIGN_OR_RETURN(archived, list_segments(opts.archive_dir));
+    }
+    std::vector<segment_ref> now;
+    for (int64_t b : archived)
+      if (live.empty() || b < live.front()) now.push_back({b, true});
+    for (int64_t b : live) now.push_back({b, false});
     if (now.empty()) return Status::OK();
-    // Keep `seg` on the open segment, whose neighbours may have changed.
-    int64_t open_base = segs.empty() ? 0 : segs[seg].base;
     segs = std::move(now);
     seg = floor_segment(open_base);
     return Status::OK();
+  }
+
+  // Is nothing listed after the open segment (it is the newest)?
+  bool open_is_last() const { return segs.back().base <= open_base; }
+
+  // Is segs[i] the very file the reader has open (not one that replaced it)?
+  bool is_open_file(size_t i) const {
+    std::string p = path_of(i, format::kLogSuffix);
+    if (p != seg_path) return false;
+    if (!fd.valid()) return true;  // not created yet, still the same name
+    struct stat a, b;
+    return ::stat(p.c_str(), &a) == 0 && ::fstat(fd.get(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+  }
+
+  // Opens segs[i] positioned for `offset` through its offset index. The
+  // index is read after the .log is opened and trusted only if the .log
+  // was not replaced meanwhile (compaction swaps the .log first and its
+  // index last), else read again.
+  Status open_segment_at(size_t i, int64_t offset) {
+    for (int attempt = 0;; attempt++) {
+      KAPPA_RETURN_IF_ERROR(open_segment(i, 0));
+      if (offset <= segs[i].base || !fd.valid()) return Status::OK();
+      offset_index idx = load_index(i);
+      if (is_open_file(i)) {
+        buf_pos = idx.lookup(offset);
+        return Status::OK();
+      }
+      if (attempt == 3) return Status::OK();  // from the file's start: slower, never wrong
+    }
   }
 
   // The index of the segment that holds `offset`: the last one whose base
@@ -132,18 +165,39 @@ struct partition_reader::impl {
     return i;
   }
 
-  // Moves on from a finished sealed segment. Everything below the next
-  // segment's base (as listed when this one was opened) has been read; the
-  // segments are listed again, since retention may have removed the next
-  // one and compaction may have merged it into an earlier one.
-  Status advance() {
-    int64_t want = segs[seg + 1].base;
+  enum class next_step { wait, go_on, truncated };
+
+  // At the end of the open file: where does reading go on? Everything
+  // below `want` has been read. The segments are listed again, since
+  // retention may have removed the open segment or its successors, and
+  // compaction may have replaced them with a file that starts earlier.
+  Result<next_step> move_on() {
     KAPPA_RETURN_IF_ERROR(refresh_segments());
+    int64_t want = std::max(position, open_next);
     size_t i = floor_segment(want);
-    uint64_t pos = 0;
-    if (segs[i].base < want) pos = load_index(i).lookup(want);
-    KAPPA_RETURN_IF_ERROR(open_segment(i, pos));
+    if (is_open_file(i)) {
+      if (i + 1 >= segs.size()) return next_step::wait;  // the newest segment: more may come
+      // A newer segment exists, so this one was complete before it was
+      // created: one more read sees all of it.
+      KAPPA_ASSIGN_OR_RETURN(size_t got, fill());
+      if (got > 0) return next_step::go_on;
+      if (len > cur) return next_step::truncated;
+      i++;
+    }
+    KAPPA_RETURN_IF_ERROR(open_segment_at(i, want));
     position = std::max({position, want, segs[i].base});
+    target = std::max(target, position);
+    return next_step::go_on;
+  }
+
+  // Steps to the segment after the open one (after damage in it).
+  Status skip_segment() {
+    KAPPA_RETURN_IF_ERROR(refresh_segments());
+    size_t i = 0;
+    while (i < segs.size() && segs[i].base <= open_base) i++;
+    if (i == segs.size()) return Status::OK();
+    KAPPA_RETURN_IF_ERROR(open_segment(i, 0));
+    position = std::max(position, segs[i].base);
     target = std::max(target, position);
     return Status::OK();
   }
@@ -228,6 +282,7 @@ struct partition_reader::impl {
       if (st == batch_state::ok) {
         batch_pos = buf_pos + cur;
         cur += h.total_size();
+        open_next = std::max(open_next, h.last_offset() + 1);
         if (h.last_offset() < target || (ts_target != INT64_MIN && h.max_timestamp < ts_target)) {
           position = std::max(position, h.last_offset() + 1);
           continue;
@@ -236,7 +291,7 @@ struct partition_reader::impl {
         in_batch = true;
         continue;
       }
-      bool last = seg + 1 >= segs.size();
+      bool last = open_is_last();
       if (st == batch_state::corrupt) {
         // In the newest segment while another process holds the lock, this
         // may be a crashed writer's tail that it is cutting right now.
@@ -264,23 +319,15 @@ struct partition_reader::impl {
       }
       KAPPA_ASSIGN_OR_RETURN(size_t got, fill());
       if (got > 0) continue;
-      // End of this segment's file.
-      if (last) {
-        KAPPA_RETURN_IF_ERROR(refresh_segments());
-        if (seg + 1 >= segs.size()) {
-          len = cur;  // re-read the partial tail next time: it may be rewritten
-          return status::end;
-        }
-        // A newer segment exists, so this one was complete before it was
-        // created: one more read sees all of it.
-        KAPPA_ASSIGN_OR_RETURN(got, fill());
-        if (got > 0) continue;
+      KAPPA_ASSIGN_OR_RETURN(next_step step, move_on());
+      if (step == next_step::wait) {
+        len = cur;  // re-read the partial tail next time: it may be rewritten
+        return status::end;
       }
-      if (len > cur) {
+      if (step == next_step::truncated) {
         KAPPA_RETURN_IF_ERROR(corrupt_at(buf_pos + cur, "truncated batch at the end of a sealed segment"));
         return status::corrupt;
       }
-      KAPPA_RETURN_IF_ERROR(advance());
     }
   }
 
@@ -322,8 +369,9 @@ struct partition_reader::impl {
         if (e.position > skip_from && valid_batch_at(e.position, &h)) return resume_at(e.position, h.base_offset);
     }
     // 3. The next segment, or the end of this one.
-    if (seg + 1 < segs.size()) {
-      KAPPA_RETURN_IF_ERROR(advance());
+    KAPPA_RETURN_IF_ERROR(refresh_segments());
+    if (!open_is_last()) {
+      KAPPA_RETURN_IF_ERROR(skip_segment());
       return position;
     }
     KAPPA_ASSIGN_OR_RETURN(uint64_t size, file_size(fd.get(), seg_path));
@@ -435,8 +483,7 @@ Status partition_reader::seek(int64_t offset) {
   auto& p = *impl_;
   KAPPA_RETURN_IF_ERROR(p.refresh_segments());
   size_t i = p.floor_segment(offset);
-  uint64_t pos = offset > p.segs[i].base ? p.load_index(i).lookup(offset) : 0;
-  KAPPA_RETURN_IF_ERROR(p.open_segment(i, pos));
+  KAPPA_RETURN_IF_ERROR(p.open_segment_at(i, offset));
   p.target = std::max(offset, p.segs[i].base);
   p.position = p.target;
   p.ts_target = INT64_MIN;
@@ -457,8 +504,7 @@ Status partition_reader::seek_to_timestamp(int64_t ts) {
     if (times.empty() || times.entries().back().timestamp >= ts) break;
   }
   int64_t from = times.lookup(ts);
-  uint64_t pos = from < 0 ? 0 : p.load_index(i).lookup(from);
-  KAPPA_RETURN_IF_ERROR(p.open_segment(i, pos));
+  KAPPA_RETURN_IF_ERROR(p.open_segment_at(i, from < 0 ? p.segs[i].base : from));
   p.target = p.position = p.segs[i].base;
   p.ts_target = ts;
   return Status::OK();

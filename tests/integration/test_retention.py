@@ -3,6 +3,7 @@
 never the active one; the log start offset moves; readers and `kappa maintain` see it."""
 import json
 import os
+import signal
 import time
 
 from kappa_harness import check, run_tests, short, stop, feed
@@ -166,6 +167,40 @@ def test_reader_keeps_reading_while_segments_go(k):
     check(offsets and offsets[-1] == total - 1, "the follower reached the end (last %r)" % offsets[-1:])
     check(all(a < b for a, b in zip(offsets, offsets[1:])), "offsets strictly increase (no repeats)")
     check(b"error" not in c.stderr.read(), "no errors while segments were removed under the reader")
+
+
+def test_paused_follower_continues_at_what_retention_kept(k):
+    # The follower's open segment (and more) is removed while it is stopped;
+    # it must go on with every record that is still there, skipping none.
+    k.create("pf", "--config", "segment.bytes=2000", "--config", "retention.ms=-1")
+    rec = lambda i: "rec-%05d-%s" % (i, "x" * 40)
+    k.produce("pf", [rec(i) for i in range(100)])
+    c = k.spawn("consume", "pf", "--follow", "-f", r"%o\n")
+    os.set_blocking(c.stdout.fileno(), False)
+    buf = b""
+    deadline = time.time() + 10
+    while not buf.endswith(b"99\n") and time.time() < deadline:
+        buf += c.stdout.read() or b""
+        time.sleep(0.05)
+    check(buf.endswith(b"99\n"), "setup: the follower caught up")
+    c.send_signal(signal.SIGSTOP)
+    try:
+        k.produce("pf", [rec(i) for i in range(100, 200)])
+        k.ok("topic", "alter", "pf", "--config", "retention.bytes=4500")
+        k.ok("maintain", "pf")
+    finally:
+        c.send_signal(signal.SIGCONT)
+    start = k.describe("pf")["partitions"][0]["log_start_offset"]
+    check(start >= 100, "setup: retention removed the follower's segment (start %d)" % start)
+    deadline = time.time() + 10
+    while not buf.endswith(b"199\n") and time.time() < deadline:
+        buf += c.stdout.read() or b""
+        time.sleep(0.05)
+    stop(c)
+    offs = [int(x) for x in buf.split()]
+    check(offs[:100] == list(range(100)), "first the 100 records read before")
+    check(offs[100:] == list(range(start, 200)), "then every retained record from the new start %d: got %r"
+          % (start, offs[100:105]))
 
 
 def test_maintain_table_and_errors(k):
