@@ -35,7 +35,7 @@ static Status check_sealed_segment(io_backend& io, const std::string& dir, const
 
 Status recover_sealed(io_backend& io, const std::string& dir, const std::string& what, size_t max_batch_bytes,
                       recovery_report* report) {
-  KAPPA_RETURN_IF_ERROR(finish_interrupted_swaps(io, dir, what, max_batch_bytes, &report->notes));
+  KAPPA_RETURN_IF_ERROR(finish_interrupted_swaps(dir, what, &report->notes));
   KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
   KAPPA_ASSIGN_OR_RETURN(auto names, list_dir(dir));
   for (const auto& n : names) {

@@ -1,7 +1,5 @@
 #include "log/segment_swap.h"
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <charconv>
 #include <optional>
@@ -9,7 +7,6 @@
 
 #include "io/file.h"
 #include "kappa/log/format.h"
-#include "log/offset_index.h"
 #include "log/segment.h"
 #include "log/segment_name.h"
 
@@ -58,9 +55,7 @@ Status swap_in_cleaned(const std::string& dir, const std::vector<int64_t>& group
   if (!st.ok()) {
     // Not committed: undo (what is left undone, recovery undoes). The old
     // indexes may be gone; readers and recovery rebuild them.
-    for (const char* suffix : {format::kLogSuffix, format::kIndexSuffix, format::kTimeIndexSuffix})
-      (void)remove_file(cleaned_path(dir, base, suffix));
-    (void)remove_file(manifest_path(dir, base));
+    (void)abandon_swap(dir, base);
     return st;
   }
   KAPPA_RETURN_IF_ERROR(sync_dir(dir));
@@ -86,49 +81,58 @@ static std::optional<std::vector<int64_t>> read_manifest(const std::string& dir,
   return out;
 }
 
-Status finish_interrupted_swaps(io_backend& io, const std::string& dir, const std::string& what,
-                                size_t max_batch_bytes, std::vector<std::string>* notes) {
+Status abandon_swap(const std::string& dir, int64_t base) {
+  // The manifest goes first: without it nothing can look committed.
+  KAPPA_RETURN_IF_ERROR(remove_file(manifest_path(dir, base)));
+  KAPPA_RETURN_IF_ERROR(sync_dir(dir));
+  for (const char* suffix : {format::kIndexSuffix, format::kTimeIndexSuffix, format::kLogSuffix})
+    KAPPA_RETURN_IF_ERROR(remove_file(cleaned_path(dir, base, suffix)));
+  return sync_dir(dir);
+}
+
+Status finish_interrupted_swaps(const std::string& dir, const std::string& what, std::vector<std::string>* notes) {
   KAPPA_ASSIGN_OR_RETURN(auto names, list_dir(dir));
-  std::set<int64_t> uncommitted, committed;
+  std::set<int64_t> manifests, cleaned_logs, leftovers;
   for (const auto& n : names) {
-    if (auto b = parse_segment_name(n, format::kSwapManifestSuffix)) committed.insert(*b);
+    if (auto b = parse_segment_name(n, format::kSwapManifestSuffix)) manifests.insert(*b);
     if (!n.ends_with(format::kCleanedSuffix)) continue;
     std::string_view stem(n.data(), n.size() - std::char_traits<char>::length(format::kCleanedSuffix));
-    if (auto b = parse_segment_name(stem, format::kLogSuffix)) uncommitted.insert(*b);
-    if (auto b = parse_segment_name(stem, format::kIndexSuffix)) committed.insert(*b);
-    if (auto b = parse_segment_name(stem, format::kTimeIndexSuffix)) committed.insert(*b);
+    if (auto b = parse_segment_name(stem, format::kLogSuffix)) cleaned_logs.insert(*b);
+    if (auto b = parse_segment_name(stem, format::kIndexSuffix)) leftovers.insert(*b);
+    if (auto b = parse_segment_name(stem, format::kTimeIndexSuffix)) leftovers.insert(*b);
   }
-  for (int64_t base : uncommitted) {
-    for (const char* suffix : {format::kLogSuffix, format::kIndexSuffix, format::kTimeIndexSuffix})
-      KAPPA_RETURN_IF_ERROR(remove_file(cleaned_path(dir, base, suffix)));
-    KAPPA_RETURN_IF_ERROR(remove_file(manifest_path(dir, base)));
-    committed.erase(base);
+  // Committed exactly when the manifest is there and B0.log.cleaned is not
+  // (renaming it was the commit; undoing removes the manifest first).
+  std::set<int64_t> committed;
+  for (int64_t base : manifests)
+    if (!cleaned_logs.count(base)) committed.insert(base);
+  for (int64_t base : cleaned_logs) leftovers.insert(base);
+  for (int64_t base : manifests) leftovers.insert(base);
+  KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
+  for (int64_t base : leftovers) {
+    if (committed.count(base)) continue;
+    KAPPA_RETURN_IF_ERROR(abandon_swap(dir, base));
     notes->push_back(what + ": removed the unfinished compaction of segment " + segment_stem(base) +
                      format::kLogSuffix + " (interrupted before its swap; the original is intact)");
   }
-  if (committed.empty()) return sync_dir(dir);
-  KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
   for (int64_t base : committed) {
+    std::vector<int64_t> replaced;
+    auto listed = read_manifest(dir, base);
+    if (!listed)
+      return Status::Corruption(what + ": the compaction manifest " + manifest_path(dir, base) +
+                                " is unreadable; the segments it lists must be removed by hand (see "
+                                "kappa(1), FILES)");
+    for (int64_t b : *listed)
+      if (std::binary_search(bases.begin(), bases.end(), b)) replaced.push_back(b);
     if (!std::binary_search(bases.begin(), bases.end(), base)) {
-      // The cleaned .log went with its segment (removed by retention since).
+      // B0 itself went since (retention): its replaced segments still go,
+      // its cleaned indexes describe nothing.
+      for (int64_t b : replaced) KAPPA_RETURN_IF_ERROR(remove_segment(dir, b));
       for (const char* suffix : {format::kIndexSuffix, format::kTimeIndexSuffix})
         KAPPA_RETURN_IF_ERROR(remove_file(cleaned_path(dir, base, suffix)));
+      KAPPA_RETURN_IF_ERROR(sync_dir(dir));
       KAPPA_RETURN_IF_ERROR(remove_file(manifest_path(dir, base)));
       continue;
-    }
-    std::vector<int64_t> replaced;
-    if (auto listed = read_manifest(dir, base)) {
-      for (int64_t b : *listed)
-        if (std::binary_search(bases.begin(), bases.end(), b)) replaced.push_back(b);
-    } else {
-      // No manifest: the segments that overlap the cleaned one are surely
-      // replaced (later ones, whose records were all dropped, stay harmlessly
-      // until the next pass). Never the newest segment: the active one is
-      // not part of a clean.
-      KAPPA_ASSIGN_OR_RETURN(int64_t next, segment_next_offset(io, dir, base, max_batch_bytes,
-                                                               cleaned_path(dir, base, format::kIndexSuffix)));
-      for (size_t i = 0; i + 1 < bases.size(); i++)
-        if (bases[i] > base && bases[i] < next) replaced.push_back(bases[i]);
     }
     KAPPA_RETURN_IF_ERROR(complete_swap(dir, base, replaced));
     notes->push_back(what + ": finished the interrupted compaction of segment " + segment_stem(base) +

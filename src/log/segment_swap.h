@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "io/io_backend.h"
 #include "kappa/status.h"
 
 namespace kappa {
@@ -21,9 +20,13 @@ Status remove_segment(const std::string& dir, int64_t base);
 // for the segments `group` (consecutive, ascending).
 Status swap_in_cleaned(const std::string& dir, const std::vector<int64_t>& group);
 
-// Finishes swaps a crash interrupted after their commit point and removes
-// the files of those interrupted before it. Appends a line per repair.
-Status finish_interrupted_swaps(io_backend& io, const std::string& dir, const std::string& what,
-                                size_t max_batch_bytes, std::vector<std::string>* notes);
+// Undoes a swap that has not committed: removes the manifest first, then
+// the .cleaned files (the .log last), so a crash midway never leaves a
+// state that looks committed.
+Status abandon_swap(const std::string& dir, int64_t base);
+
+// Finishes swaps a crash interrupted after their commit point and undoes
+// those interrupted before it. Appends a line per repair.
+Status finish_interrupted_swaps(const std::string& dir, const std::string& what, std::vector<std::string>* notes);
 
 }  // namespace kappa

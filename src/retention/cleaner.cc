@@ -239,8 +239,7 @@ struct pass {
     group_writer out(dir, segs[i].base_offset);
     // A failure before the swap (a full disk, say) leaves nothing behind.
     auto abandon = [&](const Status& st) {
-      for (const char* suffix : {format::kLogSuffix, format::kIndexSuffix, format::kTimeIndexSuffix})
-        (void)remove_file(segment_path(dir, segs[i].base_offset, suffix) + format::kCleanedSuffix);
+      (void)abandon_swap(dir, segs[i].base_offset);
       return st;
     };
     if (Status st = out.open(); !st.ok()) return abandon(st);
@@ -255,16 +254,15 @@ struct pass {
       j++;
     } while (j < limit && segs[j].base_offset < end && out.size() + segs[j].log_bytes <= o.segment_bytes &&
              segs[j + 1].base_offset - 1 - segs[i].base_offset <= INT32_MAX);
-    std::string cleaned_log = segment_path(dir, segs[i].base_offset, format::kLogSuffix) + format::kCleanedSuffix;
     if (bases.size() == 1 && result.records_removed == removed_before) {
       // Nothing to drop and nothing to merge: leave the segment as it is.
-      KAPPA_RETURN_IF_ERROR(remove_file(cleaned_log));
+      KAPPA_RETURN_IF_ERROR(abandon_swap(dir, segs[i].base_offset));
       return j;
     }
     if (out.size() == 0 && i > 0) {
       // Every record was superseded: the segments go. (The first segment
       // stays, even empty, so that compaction never moves the log start.)
-      KAPPA_RETURN_IF_ERROR(remove_file(cleaned_log));
+      KAPPA_RETURN_IF_ERROR(abandon_swap(dir, segs[i].base_offset));
       for (int64_t b : bases) KAPPA_RETURN_IF_ERROR(remove_segment(dir, b));
       KAPPA_RETURN_IF_ERROR(sync_dir(dir));
     } else {

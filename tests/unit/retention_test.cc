@@ -821,6 +821,39 @@ TEST_CASE("compaction swap: a reader opening an unwritten partition completes th
   }
 }
 
+// An undo (of a swap that never committed) can itself be cut by a crash:
+// whatever part of it is done, recovery must not take the swap for a
+// committed one (that would delete B1..Bk while B0.log is the original).
+TEST_CASE("compaction swap: a crash while undoing an uncommitted swap") {
+  swap_setup s;
+  int64_t b0 = s.bases[0];
+  std::string manifest_name = segment_stem(b0) + format::kSwapManifestSuffix;
+  struct state {
+    const char* name;
+    bool manifest, index, times, log;  // which files of the undo are still there
+  };
+  for (auto st : {state{"manifest removed", false, true, true, true},
+                  state{"manifest and .index.cleaned removed", false, false, true, true},
+                  state{"only .log.cleaned left", false, false, false, true},
+                  state{"only .timeindex.cleaned left", false, false, true, false}}) {
+    INFO("undo cut at: " << st.name);
+    std::string d = s.make(swap_setup::crash::old_indexes_removed, std::string("undo-") + st.name);
+    if (!st.manifest) fs::remove(d + "/" + manifest_name);
+    if (!st.index) fs::remove(cleaned(d, b0, format::kIndexSuffix));
+    if (!st.times) fs::remove(cleaned(d, b0, format::kTimeIndexSuffix));
+    if (!st.log) fs::remove(cleaned(d, b0, format::kLogSuffix));
+    {
+      auto lock = partition_lock::acquire_cleaner(d);
+      REQUIRE(lock.ok());
+      auto io = make_posix_backend();
+      recovery_report rep;
+      REQUIRE(recover_sealed(*io, d, "test partition", readable_batch_limit(s.o.max_message_bytes), &rep).ok());
+    }
+    CHECK_FALSE(fs::exists(d + "/" + manifest_name));
+    s.check_recovered(d, swap_setup::crash::old_indexes_removed);  // the original partition, whole
+  }
+}
+
 // When compaction dropped every record of the group's last segment(s), the
 // cleaned B0 ends before them: only the swap's manifest says they belong to
 // the group, and recovery must remove them (their dropped records, here

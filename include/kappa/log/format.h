@@ -30,9 +30,11 @@
 //   4. remove B1..Bk (all three files each)
 //   5. rename B0.index.cleaned, B0.timeindex.cleaned into place; remove
 //      B0.swap
-// On open, a leftover B0.log.cleaned means the swap never committed: the
-// .cleaned files and the manifest are removed. A manifest (or a .cleaned
-// index) without it means it did: steps 4 and 5 are run again.
+// The swap has committed exactly when B0.swap exists and B0.log.cleaned
+// does not. On open, a committed swap is finished (steps 4 and 5 again);
+// any other leftover is undone: the manifest is removed first, then the
+// .cleaned files, B0.log.cleaned last, so an interrupted undo never looks
+// committed.
 //
 // CLEANER CHECKPOINT (cleaner-offset-checkpoint), text, replaced atomically:
 //   "<first dirty offset> <earliest tombstone expiry ms or -1>\n"
