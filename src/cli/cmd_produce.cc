@@ -64,7 +64,7 @@ class producer {
     int rc = loop();
     if (rc != kExitOk) return rc;
     Status st = sync_all();
-    if (!st.ok()) return fail(st);
+    if (!st.ok()) return storage_failed(0, st);
     prog_.done();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary(secs);
@@ -83,7 +83,7 @@ class producer {
       if (r == line_reader::result::timeout) {
         // Input went quiet: make what we have visible and durable.
         Status st = sync_all();
-        if (!st.ok()) return fail(st);
+        if (!st.ok()) return storage_failed(0, st);
         deadline = clock::time_point::max();
         continue;
       }
@@ -199,8 +199,9 @@ class producer {
     return kExitRuntime;
   }
 
-  // The log could not take a record (a full disk, an I/O error): say where
-  // input stopped and where each partition's log now ends. Records written
+  // The log could not take a record or sync (a full disk, an I/O error):
+  // say where input stopped (line 0: while syncing) and where each
+  // partition's log now ends. Records written
   // before are made durable if the disk still allows; those synced before
   // (at the end of each --linger-ms pause) always are.
   int storage_failed(uint64_t line_no, const Status& st) {
@@ -212,11 +213,11 @@ class producer {
       auto end = r.ok() ? r.value()->log_end_offset() : Result<int64_t>(r.status());
       if (end.ok()) ends += (ends.empty() ? "" : ", ") + std::to_string(p) + ":" + std::to_string(end.value());
     }
+    std::string where = line_no > 0 ? " (reading stdin line " + std::to_string(line_no) + ")" : "";
     std::fprintf(stderr,
-                 "kappa: error: %s (reading stdin line %llu); the log of topic %s keeps what was written before "
+                 "kappa: error: %s%s; the log of topic %s keeps what was written before "
                  "[partition:end offset %s]%s\n",
-                 st.message().c_str(), static_cast<unsigned long long>(line_no), t_.name.c_str(),
-                 ends.empty() ? "unknown" : ends.c_str(),
+                 st.message().c_str(), where.c_str(), t_.name.c_str(), ends.empty() ? "unknown" : ends.c_str(),
                  synced.ok() ? "" : "; records not yet synced when the error came may be lost");
     return kExitRuntime;
   }

@@ -36,8 +36,10 @@ static Status check_sealed_segment(io_backend& io, const std::string& dir, const
 Status recover_sealed(io_backend& io, const std::string& dir, const std::string& what, size_t max_batch_bytes,
                       recovery_report* report) {
   KAPPA_RETURN_IF_ERROR(finish_interrupted_swaps(dir, what, &report->notes));
-  KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
+  // Names before segments: a writer rolling meanwhile creates a .log before
+  // its indexes, so an index listed here has its .log in the later list.
   KAPPA_ASSIGN_OR_RETURN(auto names, list_dir(dir));
+  KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
   for (const auto& n : names) {
     auto b = parse_segment_name(n, format::kIndexSuffix);
     if (!b) b = parse_segment_name(n, format::kTimeIndexSuffix);
