@@ -28,6 +28,16 @@ struct budget_report {
   uint64_t bytes_before = 0;  // segment files of all topics
   uint64_t bytes_after = 0;
   int32_t segments_retired = 0;  // removed, or moved to an archive tier
+  bool busy = false;             // another pass was running (wait=false)
+  // Per partition: what the budget removed (bytes of .log files).
+  struct removal {
+    std::string topic;
+    int32_t partition = 0;
+    int32_t segments = 0;
+    uint64_t bytes = 0;
+    bool archived = false;
+  };
+  std::vector<removal> removals;
   // Partition directories whose active segment holds the remaining
   // excess: their writers should roll so that it can go.
   std::vector<std::string> partitions_to_roll;
@@ -71,8 +81,13 @@ class data_dir {
 
   // Applies retention and compaction to each partition of `t` now.
   Result<std::vector<maintenance_report>> maintain(const topic_meta& t);
-  // Applies the disk budget now (see budget_report).
-  Result<budget_report> enforce_budget();
+  // Applies the disk budget now (see budget_report). One pass at a time
+  // per data dir (budget.lock): with wait=false a pass that finds another
+  // running does nothing (busy).
+  Result<budget_report> enforce_budget(bool wait = true);
+  // Checks a topic's configs against this data dir (archive.dir must lie
+  // outside it). Invalid, naming the rule, if not.
+  Status check_topic_config(const topic_meta& t) const;
 
   // Data-dir settings (`kappa config`): the effective value of a known key.
   Result<std::string> setting(const std::string& key);

@@ -23,6 +23,9 @@ namespace kappa {
 class segment_observer {
  public:
   virtual ~segment_observer() = default;
+  // The appender opened its partition; its active segment holds
+  // active_bytes. Returning true asks it to roll at the first batch.
+  virtual bool opened(uint64_t /*active_bytes*/) { return false; }
   // The active segment was sealed and a new one started.
   virtual void segment_rolled() = 0;
   // `bytes` more were written to the active segment, now `active_bytes`

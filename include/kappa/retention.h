@@ -20,7 +20,7 @@ namespace kappa {
 // What one maintenance pass over a partition did.
 struct maintenance_report {
   int32_t segments_removed = 0;  // deleted by retention
-  uint64_t bytes_removed = 0;
+  uint64_t bytes_removed = 0;     // of their .log files
   int32_t segments_archived = 0;  // moved to the archive tier by retention
   uint64_t bytes_archived = 0;
   int32_t segments_cleaned = 0;  // sealed segments rewritten by compaction
@@ -49,8 +49,9 @@ Result<std::vector<segment_stat>> stat_segments(const std::string& dir);
 
 // Removes the oldest sealed segment (to the archive tier if the options
 // have one), for the data dir's disk budget. Returns its bytes (log and
-// indexes), or 0 when there is no sealed segment.
+// indexes), or 0 when there is no sealed segment, or (wait=false) when
+// another process holds the partition's cleaner lock.
 Result<uint64_t> retire_oldest_segment(const std::string& dir, const std::string& name,
-                                       const partition_options& options);
+                                       const partition_options& options, bool wait);
 
 }  // namespace kappa

@@ -32,8 +32,9 @@ class background_maintenance::observer : public segment_observer {
       bg->check_budget();
     });
   }
+  bool opened(uint64_t active_bytes) override { return bg_->opened(dir_, active_bytes); }
   bool wrote(uint64_t bytes, uint64_t active_bytes) override {
-    bool roll = bg_->wrote(dir_, bytes, active_bytes);
+    bool roll = bg_->wrote(dir_, o_.cleanup_delete, bytes, active_bytes);
     return roll_->exchange(false) || roll;
   }
 
@@ -93,6 +94,7 @@ void background_maintenance::shutdown() {
     cv_.notify_one();
   }
   if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> budget_lock(budget_mu_);  // no writer thread is inside a budget pass
   std::lock_guard<std::mutex> l(mu_);
   dd_ = nullptr;
 }
@@ -101,13 +103,26 @@ void background_maintenance::shutdown() {
 // data dir is measured again (other processes write too) and trimmed. This
 // runs on the writer's thread so that a writer whose active segment holds
 // the excess rolls at once, not a buffer later.
-bool background_maintenance::wrote(const std::string& dir, uint64_t bytes, uint64_t active_bytes) {
+static uint64_t check_interval(int64_t max) {
+  return std::clamp<uint64_t>(static_cast<uint64_t>(max) / 8, 16u << 10, 64u << 20);
+}
+
+bool background_maintenance::opened(const std::string& dir, uint64_t active_bytes) {
+  // A writer that starts on an active segment already big against the
+  // budget checks it at once (a small produce would never reach a check).
+  int64_t max = max_bytes_.load(std::memory_order_relaxed);
+  if (max < 0 || active_bytes < check_interval(max)) return false;
+  return check_budget(dir);
+}
+
+bool background_maintenance::wrote(const std::string& dir, bool deletable, uint64_t bytes, uint64_t active_bytes) {
   int64_t max = max_bytes_.load(std::memory_order_relaxed);
   if (max < 0) return false;
-  uint64_t interval = std::clamp<uint64_t>(static_cast<uint64_t>(max) / 8, 16u << 10, 64u << 20);
-  // Segments roll at an eighth of the budget at the latest, so the budget
-  // is kept by removing eighths, not by emptying a partition at once.
-  if (active_bytes >= interval) return true;
+  uint64_t interval = check_interval(max);
+  // Segments of delete-policy topics roll at an eighth of the budget at
+  // the latest, so the budget is kept by removing eighths, not by emptying
+  // a partition at once.
+  if (deletable && active_bytes >= interval) return true;
   if (written_since_check_.fetch_add(bytes) + bytes < interval) return false;
   written_since_check_ = 0;
   return check_budget(dir);
@@ -124,7 +139,7 @@ bool background_maintenance::check_budget(const std::string& dir) {
   auto v = dd->setting("max.bytes");
   if (v.ok()) max_bytes_ = std::stoll(v.value());
   if (max_bytes_ < 0) return false;
-  auto r = dd->enforce_budget();
+  auto r = dd->enforce_budget(false);  // a pass already running does the job
   if (!r.ok()) {
     warn(r.status());
     return false;

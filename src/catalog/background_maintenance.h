@@ -42,7 +42,9 @@ class background_maintenance : public std::enable_shared_from_this<background_ma
   // A writer wrote `bytes` to the partition in `dir`, whose active segment
   // is now active_bytes long: past a share of the budget, the budget is
   // checked right away, on the writer's thread. True: roll now.
-  bool wrote(const std::string& dir, uint64_t bytes, uint64_t active_bytes);
+  bool wrote(const std::string& dir, bool deletable, uint64_t bytes, uint64_t active_bytes);
+  // A writer opened the partition in `dir`. True: roll at the first batch.
+  bool opened(const std::string& dir, uint64_t active_bytes);
 
   std::mutex mu_;
   std::condition_variable cv_;

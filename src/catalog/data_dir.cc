@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "catalog/background_maintenance.h"
 #include "io/file.h"
@@ -58,6 +59,7 @@ Result<topic_meta> data_dir::topic(const std::string& name) {
 
 Status data_dir::create_topic(const topic_meta& t) {
   KAPPA_RETURN_IF_ERROR(validate_topic_name(t.name));
+  KAPPA_RETURN_IF_ERROR(check_topic_config(t));
   KAPPA_RETURN_IF_ERROR(ensure_created());
   KAPPA_RETURN_IF_ERROR(catalog_->create_topic(t));
   for (int32_t p = 0; p < t.partitions; p++) KAPPA_RETURN_IF_ERROR(make_dirs(partition_dir(t.name, p)));
@@ -133,20 +135,42 @@ Status data_dir::set_setting(const std::string& key, const std::string& value) {
   return catalog_->set_setting(key, value);
 }
 
-Result<budget_report> data_dir::enforce_budget() {
+Status data_dir::check_topic_config(const topic_meta& t) const {
+  const std::string& archive = t.config.get("archive.dir");
+  if (archive.empty()) return Status::OK();
+  std::error_code ec;
+  auto a = std::filesystem::weakly_canonical(archive, ec);
+  auto d = std::filesystem::weakly_canonical(path_, ec);
+  auto [end, _] = std::mismatch(d.begin(), d.end(), a.begin(), a.end());
+  if (!ec && end == d.end())
+    return Status::Invalid("invalid value '" + archive + "' for config archive.dir: it lies inside the data dir " +
+                           path_ + "; choose a directory outside it (typically on another disk)");
+  return Status::OK();
+}
+
+Result<budget_report> data_dir::enforce_budget(bool wait) {
   budget_report r;
   KAPPA_ASSIGN_OR_RETURN(std::string max, setting("max.bytes"));
   r.max_bytes = std::stoll(max);
-  if (!catalog_) return r;
+  if (!catalog_ || r.max_bytes < 0) return r;
+  // One pass at a time: each measures what the one before it left.
+  KAPPA_ASSIGN_OR_RETURN(partition_lock lock, partition_lock::lock_file(path_ + "/budget.lock", wait));
+  if (!lock.held()) {
+    r.busy = true;
+    return r;
+  }
   KAPPA_ASSIGN_OR_RETURN(auto topics, catalog_->list_topics());
   // Per delete-policy partition, its sealed segments oldest first; the
   // oldest of all (by newest timestamp) goes first.
   struct partition_queue {
+    std::string topic;
+    int32_t partition;
     std::string dir, name;
     partition_options o;
     std::vector<segment_stat> sealed;
     size_t next = 0;
     uint64_t active_bytes = 0;
+    budget_report::removal removed;
   };
   std::vector<partition_queue> queues;
   for (const auto& t : topics) {
@@ -154,7 +178,7 @@ Result<budget_report> data_dir::enforce_budget() {
       std::string dir = partition_dir(t.name, p);
       KAPPA_ASSIGN_OR_RETURN(auto segs, stat_segments(dir));
       for (const auto& s : segs) r.bytes_before += s.log_bytes + s.index_bytes;
-      partition_queue q{dir, partition_name(t.name, p), options(t, p), {}, 0, 0};
+      partition_queue q{t.name, p, dir, partition_name(t.name, p), options(t, p), {}, 0, 0, {}};
       if (!q.o.cleanup_delete || segs.empty()) continue;
       q.active_bytes = segs.back().log_bytes;
       segs.pop_back();
@@ -163,7 +187,6 @@ Result<budget_report> data_dir::enforce_budget() {
     }
   }
   r.bytes_after = r.bytes_before;
-  if (r.max_bytes < 0) return r;
   while (r.bytes_after > static_cast<uint64_t>(r.max_bytes)) {
     partition_queue* oldest = nullptr;
     for (auto& q : queues)
@@ -171,10 +194,24 @@ Result<budget_report> data_dir::enforce_budget() {
           (!oldest || q.sealed[q.next].newest_timestamp < oldest->sealed[oldest->next].newest_timestamp))
         oldest = &q;
     if (!oldest) break;
-    KAPPA_ASSIGN_OR_RETURN(uint64_t freed, retire_oldest_segment(oldest->dir, oldest->name, oldest->o));
+    const segment_stat& seg = oldest->sealed[oldest->next];
+    KAPPA_ASSIGN_OR_RETURN(uint64_t freed, retire_oldest_segment(oldest->dir, oldest->name, oldest->o, wait));
+    if (freed == 0) {
+      oldest->next = oldest->sealed.size();  // busy (or changed under us): leave this partition be
+      continue;
+    }
     oldest->next++;
     r.bytes_after -= std::min(r.bytes_after, freed);
-    if (freed > 0) r.segments_retired++;
+    r.segments_retired++;
+    oldest->removed.segments++;
+    oldest->removed.bytes += seg.log_bytes;
+  }
+  for (auto& q : queues) {
+    if (q.removed.segments == 0) continue;
+    q.removed.topic = q.topic;
+    q.removed.partition = q.partition;
+    q.removed.archived = !q.o.archive_dir.empty();
+    r.removals.push_back(q.removed);
   }
   if (r.bytes_after > static_cast<uint64_t>(r.max_bytes))
     for (const auto& q : queues)

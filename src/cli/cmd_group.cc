@@ -26,7 +26,7 @@ Result<group_row> describe_row(data_dir& dd, const group_offset& g) {
   if (g.partition >= t.partitions) return row;
   KAPPA_ASSIGN_OR_RETURN(auto r, dd.open_reader(t, g.partition));
   KAPPA_ASSIGN_OR_RETURN(row.end, r->log_end_offset());
-  row.lag = std::max<int64_t>(0, row.end - std::max(g.offset, r->log_start_offset()));
+  row.lag = std::max<int64_t>(0, row.end - g.offset);  // Kafka's: log end minus committed
   if (row.lag > 0) {
     KAPPA_RETURN_IF_ERROR(r->seek(g.offset));
     record_view rec;

@@ -304,6 +304,13 @@ void add_produce(CLI::App& app, context& ctx) {
           o.key_field.empty())
         return fail(
             Status::Invalid("topic " + o.topic + " is compacted and refuses keyless records; give -K or --key-field"));
+      if (o.on_error.rfind("dead-letter:", 0) == 0) {
+        auto dlq = dd->topic(o.on_error.substr(12));
+        if (dlq.ok() && dlq->config.get("cleanup.policy").find("compact") != std::string::npos)
+          return fail(Status::Invalid("dead-letter topic " + dlq->name +
+                                      " is compacted and refuses keyless records (dead-lettered lines have no key); "
+                                      "use a topic with cleanup.policy=delete"));
+      }
       producer pr(o, *dd, t.value());
       return pr.run();
     };

@@ -226,13 +226,15 @@ void add_topic(CLI::App& app, context& ctx) {
                     p.segments, (unsigned long long)p.bytes, (long long)p.oldest, (long long)p.newest);
       for (const auto& p : stats) {
         if (p.archive_segments > 0)
-          std::printf("partition %d archive: offsets %lld to %lld, %zu segment(s), %llu bytes\n", p.partition,
-                      (long long)p.archive_start, (long long)p.archive_end, p.archive_segments,
+          std::printf("partition %d archive: offsets %lld..%lld, %zu segment(s), %llu bytes\n", p.partition,
+                      (long long)p.archive_start, (long long)p.archive_end - 1, p.archive_segments,
                       (unsigned long long)p.archive_bytes);
+        partition_options po = t->config.partition();
+        bool unknown = po.cleanup_delete && p.retention_covers_ms < 0 && po.retention_bytes >= 0;
         std::printf("partition %d retention: ingest %.1f records/s, %.0f bytes/s over %s of retained data; "
                     "retention keeps %s\n",
                     p.partition, p.records_per_sec, p.bytes_per_sec, duration_text(p.retained_span_ms).c_str(),
-                    duration_text(p.retention_covers_ms).c_str());
+                    unknown ? "an unknown span (no ingest rate yet)" : duration_text(p.retention_covers_ms).c_str());
       }
       return kExitOk;
     };
@@ -253,7 +255,8 @@ void add_topic(CLI::App& app, context& ctx) {
       auto t = dd->topic(name);
       if (!t.ok()) return fail(t.status());
       (void)parse_configs(configs, &t.value());
-      st = dd->catalog()->update_topic(t.value());
+      st = dd->check_topic_config(t.value());
+      if (st.ok()) st = dd->catalog()->update_topic(t.value());
       if (!st.ok()) return fail(st);
       note("updated topic " + name);
       return kExitOk;

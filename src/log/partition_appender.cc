@@ -217,6 +217,7 @@ Status partition_appender::impl::activate() {
   bufs[1].resize(size);
   batch_target = std::min(batch_target, size);
   active = true;
+  if (opts.observer && opts.observer->opened(seg.size)) roll_requested = true;
   return Status::OK();
 }
 

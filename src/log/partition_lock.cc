@@ -55,24 +55,26 @@ partition_lock partition_lock::try_acquire_for_recovery(const std::string& dir) 
   return l;
 }
 
-partition_lock partition_lock::try_acquire_cleaner(const std::string& dir) {
+Result<partition_lock> partition_lock::lock_file(const std::string& path, bool wait) {
+  KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(path, O_RDWR | O_CREAT));
   partition_lock l;
-  auto fd = open_file(dir + "/" + format::kCleanerLockFile, O_RDWR | O_CREAT);
-  if (!fd.ok() || ::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) return l;
-  l.fd_ = std::move(fd.value());
+  while (::flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) return l;
+    return Status::FromErrno("lock " + path, errno);
+  }
+  l.fd_ = std::move(fd);
   l.truncate_on_release_ = false;
   return l;
 }
 
+partition_lock partition_lock::try_acquire_cleaner(const std::string& dir) {
+  auto l = lock_file(dir + "/" + format::kCleanerLockFile, false);
+  return l.ok() ? std::move(l.value()) : partition_lock();
+}
+
 Result<partition_lock> partition_lock::acquire_cleaner(const std::string& dir) {
-  std::string path = dir + "/" + format::kCleanerLockFile;
-  KAPPA_ASSIGN_OR_RETURN(unique_fd fd, open_file(path, O_RDWR | O_CREAT));
-  while (::flock(fd.get(), LOCK_EX) != 0)
-    if (errno != EINTR) return Status::FromErrno("lock " + path, errno);
-  partition_lock l;
-  l.fd_ = std::move(fd);
-  l.truncate_on_release_ = false;
-  return l;
+  return lock_file(dir + "/" + format::kCleanerLockFile, true);
 }
 
 void partition_lock::release() {

@@ -24,6 +24,9 @@ class partition_lock {
   // sealed segments. try_ returns an unheld lock if someone else has it.
   static partition_lock try_acquire_cleaner(const std::string& dir);
   static Result<partition_lock> acquire_cleaner(const std::string& dir);
+  // Any other lock file (e.g. the data dir's budget.lock): waits for it, or
+  // with wait=false returns an unheld lock if someone else has it.
+  static Result<partition_lock> lock_file(const std::string& path, bool wait);
 
   partition_lock() = default;
   partition_lock(partition_lock&&) noexcept = default;

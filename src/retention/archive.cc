@@ -1,5 +1,7 @@
 #include "retention/archive.h"
 
+#include <filesystem>
+
 #include "io/file.h"
 #include "kappa/log/format.h"
 #include "log/segment_name.h"
@@ -9,6 +11,10 @@ namespace kappa {
 
 Status archive_segment(const std::string& dir, const std::string& archive_dir, int64_t base) {
   KAPPA_RETURN_IF_ERROR(make_dirs(archive_dir));
+  std::error_code ec;
+  if (std::filesystem::equivalent(dir, archive_dir, ec))
+    return Status::Invalid("archive.dir resolves to the partition directory " + dir +
+                           " itself; set it to a directory outside the data dir");
   // The .log goes last: once it is in place the archived segment is whole.
   for (const char* suffix : {format::kIndexSuffix, format::kTimeIndexSuffix, format::kLogSuffix}) {
     std::string from = segment_path(dir, base, suffix);
@@ -17,7 +23,10 @@ Status archive_segment(const std::string& dir, const std::string& archive_dir, i
     Status st = copy_file_synced(from, to + format::kArchivingSuffix);
     if (st.ok()) st = rename_file(to + format::kArchivingSuffix, to);
     if (!st.ok()) {
-      (void)remove_file(to + format::kArchivingSuffix);  // a full archive disk keeps no half copy
+      // A full archive disk keeps no half copy: the segment stays live.
+      (void)remove_file(to + format::kArchivingSuffix);
+      for (const char* s : {format::kIndexSuffix, format::kTimeIndexSuffix})
+        (void)remove_file(segment_path(archive_dir, base, s));
       return st;
     }
   }

@@ -196,7 +196,10 @@ struct pass {
       return Status::OK();
     }
     // The same batch with fewer records: base offset and base timestamp
-    // stay, so each kept record's bytes (deltas included) stay valid.
+    // stay, so each kept record's bytes (deltas included) stay valid. The
+    // header's last offset becomes the last kept record's: Kafka keeps the
+    // original one for idempotent producers' sequence numbers, and kappa
+    // writes no producer ids, so its batches describe what they hold.
     std::memcpy(dst, b, format::kBatchHeaderSize);
     char* p = dst + format::kBatchHeaderSize;
     for (const auto& s : kept) {

@@ -15,7 +15,7 @@ namespace kappa {
 // partition has one, else deleted.
 static Status retire(const std::string& dir, const partition_options& o, const segment_stat& s,
                      maintenance_report* r) {
-  uint64_t bytes = s.log_bytes + s.index_bytes;
+  uint64_t bytes = s.log_bytes;  // what `topic describe` counts
   if (!o.archive_dir.empty()) {
     KAPPA_RETURN_IF_ERROR(archive_segment(dir, o.archive_dir, s.base_offset));
     r->segments_archived++;
@@ -29,18 +29,21 @@ static Status retire(const std::string& dir, const partition_options& o, const s
   return Status::OK();
 }
 
-// How many of the oldest segments delete retention removes (Kafka's
-// deleteRetentionMsBreachedSegments, then deleteRetentionSizeBreachedSegments):
-// never the active (last) one.
+// How many of the oldest segments delete retention removes (by time as
+// Kafka's deleteRetentionMsBreachedSegments, then by size): never the
+// active (last) one.
 static size_t expired_count(const std::vector<segment_stat>& segs, const partition_options& o, int64_t now) {
   size_t sealed = segs.empty() ? 0 : segs.size() - 1, n = 0;
   if (o.retention_ms >= 0)
     while (n < sealed && now - segs[n].newest_timestamp > o.retention_ms) n++;
   if (o.retention_bytes >= 0) {
-    int64_t excess = -o.retention_bytes;
-    for (const auto& s : segs) excess += static_cast<int64_t>(s.log_bytes);
-    for (size_t i = 0; i < n; i++) excess -= static_cast<int64_t>(segs[i].log_bytes);
-    while (n < sealed && excess - static_cast<int64_t>(segs[n].log_bytes) >= 0) excess -= segs[n++].log_bytes;
+    // SPEC: while the partition exceeds retention.bytes (Kafka stops one
+    // segment earlier, keeping at least retention.bytes). Applied at each
+    // roll, this keeps a partition under retention.bytes plus one segment.
+    int64_t total = 0;
+    for (const auto& s : segs) total += static_cast<int64_t>(s.log_bytes);
+    for (size_t i = 0; i < n; i++) total -= static_cast<int64_t>(segs[i].log_bytes);
+    while (n < sealed && total > o.retention_bytes) total -= static_cast<int64_t>(segs[n++].log_bytes);
   }
   return n;
 }
@@ -79,9 +82,19 @@ Result<maintenance_report> maintain_partition(const std::string& dir, const std:
 }
 
 Result<uint64_t> retire_oldest_segment(const std::string& dir, const std::string& name,
-                                       const partition_options& o) {
+                                       const partition_options& o, bool wait) {
   if (!path_exists(dir)) return uint64_t{0};
-  KAPPA_ASSIGN_OR_RETURN(partition_lock lock, partition_lock::acquire_cleaner(dir));
+  partition_lock lock;
+  if (wait) {
+    KAPPA_ASSIGN_OR_RETURN(lock, partition_lock::acquire_cleaner(dir));
+  } else {
+    lock = partition_lock::try_acquire_cleaner(dir);
+    if (!lock.held()) return uint64_t{0};
+  }
+  // A crash may have left a swap to finish: never retire half of one.
+  auto io = make_io_backend();
+  recovery_report rec;
+  KAPPA_RETURN_IF_ERROR(recover_sealed(*io, dir, name, readable_batch_limit(o.max_message_bytes), &rec));
   KAPPA_ASSIGN_OR_RETURN(auto segs, stat_segments(dir));
   if (segs.size() < 2) return uint64_t{0};
   maintenance_report r;

@@ -65,9 +65,15 @@ def test_oldest_first_across_topics_and_compacted_spared(k):
     total = kv_before + new_before + topic_bytes(k, "old")
     budget = total - topic_bytes(k, "old") // 2
     k.ok("config", "set", "max.bytes=%d" % budget)
-    rep = json.loads(k.ok("maintain", "--json").out)["budget"]
+    out = json.loads(k.ok("maintain", "--json").out)
+    rep = out["budget"]
     check(rep["max_bytes"] == budget and rep["bytes_after"] <= budget, "budget pass: %r" % rep)
     check(rep["segments_retired"] > 0, "segments retired: %r" % rep)
+    row = next(p for p in out["partitions"] if p["topic"] == "old")
+    check(row["segments_removed"] == rep["segments_retired"] and row["bytes_removed"] > 0,
+          "the partition's row shows what the budget removed: %r" % row)
+    check(row["log_start_offset"] == k.describe("old")["partitions"][0]["log_start_offset"] > 0,
+          "the row's log_start_offset is the new start: %r" % row)
     check(topic_bytes(k, "new") == new_before, "the newer topic was not touched while older data remained")
     check(topic_bytes(k, "kv") == kv_before, "a compacted topic is never trimmed by the budget")
     check(k.describe("old")["partitions"][0]["log_start_offset"] > 0, "the oldest topic lost its oldest segments")
@@ -77,6 +83,32 @@ def test_oldest_first_across_topics_and_compacted_spared(k):
     check(b"still over its budget" in r.err, "maintain explains the remaining excess: %s" % short(r.err))
     check(len(k.logs("old")) == 1 and len(k.logs("new")) == 1, "only active segments remain")
     check(topic_bytes(k, "kv") == kv_before, "compacted topic still untouched")
+
+
+def test_small_produce_rolls_an_active_segment_over_budget(k):
+    k.produce("one", ["line %06d %s" % (i, "o" * 60) for i in range(30000)])  # ~2 MB, one segment
+    k.ok("config", "set", "max.bytes=500000")
+    r = k.ok("maintain")
+    check(b"still over its budget" in r.err, "setup: only the active segment holds the excess")
+    k.produce("one", ["late %d" % i for i in range(10)])
+    total = topic_bytes(k, "one")
+    check(total <= 500000, "a small produce rolled the big active segment so it could go: %d bytes" % total)
+    check(k.values("one")[-1] == b"late 9", "the new records are there")
+
+
+def test_concurrent_budget_passes_remove_only_the_excess(k):
+    k.create("c", "--config", "segment.bytes=4096", "--config", "retention.ms=-1")
+    k.produce("c", ["c%05d %s" % (i, "c" * 60) for i in range(3000)])
+    total = topic_bytes(k, "c")
+    budget = total - 3 * 4096
+    k.ok("config", "set", "max.bytes=%d" % budget)
+    ps = [k.spawn("maintain") for _ in range(3)]
+    for p in ps:
+        p.wait(timeout=30)
+        check(p.returncode == 0, "maintain exit %r" % p.returncode)
+    after = topic_bytes(k, "c")
+    check(budget - 2 * 4300 < after <= budget, "three passes at once removed only the excess: %d bytes left, "
+          "budget %d" % (after, budget))
 
 
 def test_budget_moves_to_archive(k):

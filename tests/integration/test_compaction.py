@@ -252,6 +252,11 @@ def test_keyless_records_refused(k):
     compact_topic(k, "kl")
     r = k.produce("kl", ["no key here"], rc=None)
     check(r.rc != 0 and b"key" in r.err, "keyless record refused on a compacted topic: %d %s" % (r.rc, short(r.err)))
+    # Dead-lettered lines have no key: a compacted dead-letter topic is refused up front.
+    r = k.run("produce", "ok", "-K", ":", "--on-error", "dead-letter:kl", input="a:1\nbad\n")
+    check(r.rc == 2 and b"dead-letter topic kl is compacted" in r.err, "compacted dead-letter topic: %d %s"
+          % (r.rc, short(r.err)))
+    check(k.values("kl") == [], "nothing keyless got into the compacted topic")
 
 
 if __name__ == "__main__":

@@ -134,11 +134,15 @@ def test_group_behind_the_start_resumes_at_start(k):
     k.produce("g", ["w%04d %s" % (i, "q" * 30) for i in range(300)])
     start = k.describe("g")["partitions"][0]["log_start_offset"]
     check(start > 5, "setup: retention passed the group's offset (start %d)" % start)
+    # Lag is Kafka's: log end minus the committed offset, even below the start.
+    row = json.loads(k.ok("group", "describe", "slow", "--json").out)["partitions"][0]
+    check(row["committed_offset"] == 5 and row["lag"] == 400 - 5, "lag = end - committed: %r" % row)
     r = k.consume("g", "--group", "slow")
     first = r.lines[0]
     check(b"below the log start offset %d" % start in r.err, "a note says the group skipped: %s" % short(r.err))
     vals = k.offsets_values("g", "--from", str(start), "--count", "1")
     check(first == vals[0][1], "the group resumes at the log start")
+
 
 
 def test_reader_keeps_reading_while_segments_go(k):
