@@ -151,6 +151,10 @@ class partition_reader {
   // records of one batch, skipping the decoding of keys and timestamps.
   Result<status> next_values(int64_t* offsets, bytes_view* values, size_t max, size_t* count);
   const corruption_info& corruption() const;
+  // Offsets [*from, *to) that retention removed while this reader still had
+  // them ahead (a reader that fell behind); true once per such gap. Readers
+  // of compact-only partitions, where gaps are normal, never report one.
+  bool take_removed_gap(int64_t* from, int64_t* to);
   // Steps over the damage last reported: to the next valid batch the
   // segment's own structure or index vouches for, else to the next segment.
   // Returns the first offset after the skipped range.

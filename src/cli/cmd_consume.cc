@@ -165,6 +165,10 @@ int consume(const consume_opts& o, context& ctx) {
         auto r = plain ? s.reader->next_values(offsets.data(), values.data(), kMany, &n)
                        : s.reader->next_many(recs.data(), kMany, &n);
         if (!r.ok()) return finish(fail(r.status()));
+        if (int64_t from, to; s.reader->take_removed_gap(&from, &to))
+          note(partition_name(topic, s.partition) + ": offsets " + std::to_string(from) + ".." +
+               std::to_string(to - 1) + " were removed by retention before they were read; continuing at " +
+               std::to_string(to));
         if (r.value() == partition_reader::status::end) {
           if (!o.follow) s.done = true;
           break;

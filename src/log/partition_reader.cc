@@ -43,6 +43,7 @@ struct partition_reader::impl {
   size_t seg = 0;            // index into segs of the open segment (as last listed)
   int64_t open_base = 0;     // base offset of the open segment
   int64_t open_next = 0;     // the offset after the last batch seen in it
+  int64_t gap_from = -1, gap_to = -1;  // removed under the reader, not yet reported
   unique_fd fd;
   std::string seg_path;
 
@@ -185,6 +186,10 @@ struct partition_reader::impl {
       i++;
     }
     KAPPA_RETURN_IF_ERROR(open_segment_at(i, want));
+    if (segs[i].base > want && opts.cleanup_delete) {
+      gap_from = want;
+      gap_to = segs[i].base;
+    }
     position = std::max({position, want, segs[i].base});
     target = std::max(target, position);
     return next_step::go_on;
@@ -546,6 +551,13 @@ Result<partition_reader::status> partition_reader::next_values(int64_t* offsets,
 
 const corruption_info& partition_reader::corruption() const { return impl_->bad; }
 Result<int64_t> partition_reader::skip_corrupt() { return impl_->skip_corrupt(); }
+bool partition_reader::take_removed_gap(int64_t* from, int64_t* to) {
+  if (impl_->gap_from < 0) return false;
+  *from = impl_->gap_from;
+  *to = impl_->gap_to;
+  impl_->gap_from = impl_->gap_to = -1;
+  return true;
+}
 int64_t partition_reader::position() const { return impl_->position; }
 
 log_watcher::log_watcher() { fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
