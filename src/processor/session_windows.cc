@@ -1,6 +1,12 @@
 #include "processor/session_windows.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
+#include <cstring>
+
+#include "util/big_endian.h"
+#include "util/varint.h"
 
 namespace kappa {
 
@@ -40,6 +46,12 @@ void session_windows::fire(const std::string& key, window& w, std::vector<fired_
   fired->push_back(fired_session{key, w.start, w.end, w.agg, w.emitted});
   w.pending = false;
   w.emitted = true;
+  changed_.insert(key);
+}
+
+void session_windows::schedule(const std::string& key, const window& w) {
+  if (w.pending) fire_timers_.push(timer{w.end - 1, key, w.start, w.end});
+  cleanup_timers_.push(timer{cleanup_time(w), key, w.start, w.end});
 }
 
 bool session_windows::add(const session_event& e, std::vector<fired_session>* fired) {
@@ -82,13 +94,12 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
   auto pos = ws.erase(first, last);
   window& w = *ws.insert(pos, std::move(m));
   open_++;
-  if (w.end - 1 <= wm_) {
+  changed_.insert(it->first);
+  if (w.end - 1 <= wm_)
     fire(it->first, w, fired);  // a late firing, within allowed lateness
-  } else {
+  else
     w.pending = true;
-    fire_timers_.push(timer{w.end - 1, it->first, w.start, w.end});
-  }
-  cleanup_timers_.push(timer{cleanup_time(w), it->first, w.start, w.end});
+  schedule(it->first, w);
   return true;
 }
 
@@ -113,8 +124,109 @@ void session_windows::advance_watermark(int64_t wm, std::vector<fired_session>* 
     if (w == ws.end()) continue;
     ws.erase(w);
     open_--;
+    changed_.insert(t.key);
     if (ws.empty()) keys_.erase(it);
   }
+}
+
+// Encoding of one key's windows (in checkpoints, never in the log):
+//   varint window count, then per window: start, end (varints), flags
+//   (bit 0 pending, 1 emitted, 2 float sum), count, sum (varint, or 8-byte
+//   IEEE double), varint number of counts, each (varint length, bytes,
+//   varint count); then XXH3-64 of all that, 8 bytes big-endian.
+static void put_varint(std::string& out, int64_t v) {
+  char b[10];
+  out.append(b, static_cast<size_t>(varint::put(b, v) - b));
+}
+
+void session_windows::take_changes(
+    const std::function<void(const std::string& key, const std::string* encoded)>& fn) {
+  std::string enc;
+  for (const auto& key : changed_) {
+    auto it = keys_.find(key);
+    if (it == keys_.end()) {
+      fn(key, nullptr);
+      continue;
+    }
+    enc.clear();
+    put_varint(enc, static_cast<int64_t>(it->second.size()));
+    for (const auto& w : it->second) {
+      put_varint(enc, w.start);
+      put_varint(enc, w.end);
+      enc.push_back(static_cast<char>((w.pending ? 1 : 0) | (w.emitted ? 2 : 0) | (w.agg.sum_is_float ? 4 : 0)));
+      put_varint(enc, w.agg.count);
+      if (w.agg.sum_is_float) {
+        char b[8];
+        uint64_t bits;
+        std::memcpy(&bits, &w.agg.sum_float, 8);
+        be::store64(b, bits);
+        enc.append(b, 8);
+      } else {
+        put_varint(enc, w.agg.sum_int);
+      }
+      put_varint(enc, static_cast<int64_t>(w.agg.counts.size()));
+      for (const auto& [value, n] : w.agg.counts) {
+        put_varint(enc, static_cast<int64_t>(value.size()));
+        enc += value;
+        put_varint(enc, n);
+      }
+    }
+    char sum[8];
+    be::store64(sum, XXH3_64bits(enc.data(), enc.size()));
+    enc.append(sum, 8);
+    fn(key, &enc);
+  }
+  changed_.clear();
+}
+
+Status session_windows::restore(const std::string& key, std::string_view encoded) {
+  auto bad = [&](const char* why) {
+    return Status::Corruption("checkpointed session state of key '" + key + "' is damaged (" + why + ")");
+  };
+  if (encoded.size() < 8) return bad("too short");
+  const char* p = encoded.data();
+  const char* end = p + encoded.size() - 8;
+  if (XXH3_64bits(p, static_cast<size_t>(end - p)) != be::load64(end)) return bad("checksum mismatch");
+  auto get = [&](int64_t* v) { return (p = varint::get64(p, end, v)) != nullptr; };
+  int64_t n;
+  if (!get(&n) || n < 0 || n > end - p) return bad("window count");
+  std::vector<window> ws;
+  for (int64_t i = 0; i < n; i++) {
+    window w{0, 0, false, false, {}};
+    int64_t count_n;
+    if (!get(&w.start) || !get(&w.end) || w.end <= w.start || p >= end) return bad("window bounds");
+    int flags = static_cast<unsigned char>(*p++);
+    w.pending = flags & 1;
+    w.emitted = flags & 2;
+    w.agg.sum_is_float = flags & 4;
+    if (!get(&w.agg.count)) return bad("count");
+    if (w.agg.sum_is_float) {
+      if (end - p < 8) return bad("sum");
+      uint64_t bits = be::load64(p);
+      std::memcpy(&w.agg.sum_float, &bits, 8);
+      p += 8;
+    } else if (!get(&w.agg.sum_int)) {
+      return bad("sum");
+    }
+    if (!get(&count_n) || count_n < 0 || count_n > end - p) return bad("counts");
+    for (int64_t c = 0; c < count_n; c++) {
+      int64_t len, cnt;
+      if (!get(&len) || len < 0 || len > end - p) return bad("count value");
+      std::string value(p, static_cast<size_t>(len));
+      p += len;
+      if (!get(&cnt)) return bad("count");
+      w.agg.counts.emplace_back(std::move(value), cnt);
+    }
+    if (!ws.empty() && ws.back().end >= w.start) return bad("windows out of order");
+    ws.push_back(std::move(w));
+  }
+  if (p != end) return bad("trailing bytes");
+  if (ws.empty()) return Status::OK();
+  auto& slot = keys_[key];
+  slot = std::move(ws);
+  open_ += slot.size();
+  for (const auto& w : slot) schedule(key, w);
+  return Status::OK();
 }
 
 }  // namespace kappa

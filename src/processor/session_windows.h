@@ -16,12 +16,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include "kappa/status.h"
 
 namespace kappa {
 
@@ -78,6 +82,16 @@ class session_windows {
   int64_t watermark() const { return wm_; }
   size_t open_windows() const { return open_; }
 
+  // Checkpoints (incremental): calls fn once for every key whose windows
+  // changed since the last call, with their encoding, or with nullptr when
+  // the key has no windows left; then forgets the changes.
+  void take_changes(const std::function<void(const std::string& key, const std::string* encoded)>& fn);
+  // Restores from a checkpoint into an empty operator: the watermark, then
+  // each key's encoding as take_changes() gave it. Corruption if the bytes
+  // do not decode (or fail their checksum).
+  void restore_watermark(int64_t wm) { wm_ = wm; }
+  Status restore(const std::string& key, std::string_view encoded);
+
  private:
   struct window {
     int64_t start, end;
@@ -94,6 +108,7 @@ class session_windows {
   using timer_queue = std::priority_queue<timer, std::vector<timer>, std::greater<timer>>;
 
   int64_t cleanup_time(const window& w) const;
+  void schedule(const std::string& key, const window& w);
   void fire(const std::string& key, window& w, std::vector<fired_session>* fired);
   window* find(const std::string& key, int64_t start, int64_t end);
 
@@ -103,6 +118,7 @@ class session_windows {
   // Per key, its windows sorted by start: disjoint and not touching.
   std::unordered_map<std::string, std::vector<window>> keys_;
   timer_queue fire_timers_, cleanup_timers_;  // lazily invalidated by merges
+  std::unordered_set<std::string> changed_;   // keys to write at the next checkpoint
 };
 
 }  // namespace kappa

@@ -3,6 +3,9 @@
 // boundary cases derived from Flink's rules.
 #include <doctest.h>
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -257,4 +260,127 @@ TEST_CASE("bounded out-of-orderness watermark: max seen - bound - 1, never backw
   watermark_tracker zero(0);
   zero.observe(INT64_MIN);  // no overflow at the edge
   CHECK(zero.current() == INT64_MIN);
+}
+
+namespace {
+
+// A checkpoint store as the job keeps it: key -> encoding, plus the watermark.
+struct store {
+  std::map<std::string, std::string> keys;
+  int64_t wm = INT64_MIN;
+  void checkpoint(session_windows& w) {
+    w.take_changes([&](const std::string& key, const std::string* enc) {
+      if (enc)
+        keys[key] = *enc;
+      else
+        keys.erase(key);
+    });
+    wm = w.watermark();
+  }
+  void restore_into(session_windows& w) const {
+    w.restore_watermark(wm);
+    for (const auto& [k, v] : keys) REQUIRE(w.restore(k, v).ok());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Flink testSessionWindows with a checkpoint and restore in the middle gives the same output") {
+  driver d(3000, 0);
+  d.event("key2", 0, 1);
+  d.event("key2", 1000, 2);
+  d.event("key2", 2500, 3);
+  d.event("key1", 10, 1);
+  d.event("key1", 1000, 2);
+  store st;
+  st.checkpoint(d.w);
+  driver r(3000, 0);  // a new process
+  st.restore_into(r.w);
+  CHECK(r.w.open_windows() == 2);
+  r.event("key1", 2500, 3);
+  r.event("key2", 5501, 4);
+  r.event("key2", 6000, 5);
+  r.event("key2", 6000, 5);
+  r.event("key2", 6050, 6);
+  r.wm(12000);
+  r.event("key2", 15000, 10);
+  r.event("key2", 15000, 20);
+  r.wm(17999);
+  std::vector<out> want = {{"key1", 10, 5500, 3, 6, false},
+                           {"key2", 0, 5500, 3, 6, false},
+                           {"key2", 5501, 9050, 4, 20, false},
+                           {"key2", 15000, 18000, 2, 30, false}};
+  CHECK(render(r.outs) == render(want));
+}
+
+TEST_CASE("random events and watermarks: restoring from incremental checkpoints changes nothing") {
+  for (uint32_t seed = 1; seed <= 30; seed++) {
+    CAPTURE(seed);
+    uint32_t x = seed * 2654435761u;
+    auto rnd = [&](uint32_t n) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      return x % n;
+    };
+    int64_t gap = 1 + rnd(50), lateness = rnd(3) == 0 ? 0 : rnd(200);
+    driver straight(gap, lateness), resumed(gap, lateness);
+    store st;
+    std::vector<std::function<void(driver&)>> ops;
+    int64_t t = 0;
+    for (int i = 0; i < 400; i++) {
+      if (rnd(5) == 0) {
+        t += rnd(60);
+        int64_t wm = t - 40;
+        ops.push_back([wm](driver& d) { d.wm(wm); });
+      } else {
+        std::string key = "k" + std::to_string(rnd(6));
+        int64_t ts = t + static_cast<int64_t>(rnd(120)) - 80;
+        int64_t v = rnd(10);
+        ops.push_back([key, ts, v](driver& d) { d.event(key, ts, v); });
+      }
+    }
+    ops.push_back([](driver& d) { d.wm(INT64_MAX); });
+    for (auto& op : ops) op(straight);
+    // The same run, checkpointing now and then and now and then restarting
+    // from the last checkpoint in a fresh operator.
+    auto live = std::make_unique<driver>(gap, lateness);
+    for (auto& op : ops) {
+      op(*live);
+      if (rnd(10) == 0) st.checkpoint(live->w);
+      if (rnd(25) == 0) {
+        st.checkpoint(live->w);
+        auto next = std::make_unique<driver>(gap, lateness);
+        st.restore_into(next->w);
+        CHECK(next->w.open_windows() == live->w.open_windows());
+        next->outs = std::move(live->outs);
+        next->late = std::move(live->late);
+        live = std::move(next);
+      }
+    }
+    CHECK(render(live->outs) == render(straight.outs));
+    CHECK(live->late == straight.late);
+    CHECK_FALSE(straight.outs.empty());
+  }
+}
+
+TEST_CASE("damaged checkpointed state is refused, naming the key") {
+  driver d(10, 0);
+  d.event("user-1", 5, 3);
+  store st;
+  st.checkpoint(d.w);
+  REQUIRE(st.keys.count("user-1"));
+  std::string enc = st.keys["user-1"];
+  for (size_t i = 0; i < enc.size(); i++) {
+    std::string bad = enc;
+    bad[i] ^= 0x20;
+    session_windows w({10, 0});
+    Status s = w.restore("user-1", bad);
+    CHECK_FALSE(s.ok());
+    CHECK(s.message().find("user-1") != std::string::npos);
+  }
+  session_windows w({10, 0});
+  CHECK_FALSE(w.restore("user-1", enc.substr(0, enc.size() - 1)).ok());
+  CHECK(w.restore("user-1", enc).ok());
+  CHECK(w.open_windows() == 1);
 }
