@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/session_json.h"
 #include "processor/session_windows.h"
 #include "processor/watermark.h"
 
@@ -383,4 +384,27 @@ TEST_CASE("damaged checkpointed state is refused, naming the key") {
   CHECK_FALSE(w.restore("user-1", enc.substr(0, enc.size() - 1)).ok());
   CHECK(w.restore("user-1", enc).ok());
   CHECK(w.open_windows() == 1);
+}
+
+TEST_CASE("session record values are SPEC's JSON, counts in byte order, integer sums stay integers") {
+  fired_session s;
+  s.key = "user \"7\"";
+  s.start = 1000;
+  s.end = 5500;
+  s.agg.count = 3;
+  s.agg.counts = {{"view", 2}, {"click", 1}};
+  s.agg.sum_int = 42;
+  std::string out;
+  append_session_json(s, {}, &out);
+  CHECK(out == R"({"key":"user \"7\"","window_start":1000,"window_end":5500,"count":3,"late_update":false})");
+  out.clear();
+  s.late_update = true;
+  append_session_json(s, {true, true}, &out);
+  CHECK(out == R"({"key":"user \"7\"","window_start":1000,"window_end":5500,"count":3,)"
+               R"("counts":{"click":1,"view":2},"sum":42,"late_update":true})");
+  out.clear();
+  s.agg.sum_is_float = true;
+  s.agg.sum_float = 0.1 + 0.2;
+  append_session_json(s, {false, true}, &out);
+  CHECK(out.find(R"("sum":0.30000000000000004,)") != std::string::npos);
 }
