@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/session_events.h"
 #include "adapters/session_json.h"
 #include "processor/session_windows.h"
 #include "processor/watermark.h"
@@ -407,4 +408,52 @@ TEST_CASE("session record values are SPEC's JSON, counts in byte order, integer 
   s.agg.sum_float = 0.1 + 0.2;
   append_session_json(s, {false, true}, &out);
   CHECK(out.find(R"("sum":0.30000000000000004,)") != std::string::npos);
+}
+
+namespace {
+
+// A line with simdjson's padding after it, as the log reader provides.
+struct padded {
+  std::string buf;
+  explicit padded(std::string_view s) : buf(s) { buf.append(64, ' '); }
+  std::string_view line() const { return std::string_view(buf.data(), buf.size() - 64); }
+};
+
+}  // namespace
+
+TEST_CASE("session events from JSON lines: key, time, count-by, sum, punctuation, malformed") {
+  session_event_parser p({"user_id", "ts", "type", "amount", "wm"});
+  session_event e;
+  int64_t wm = 0;
+  std::string why;
+  padded a(R"({"ts":1700000000123,"user_id":"u\"1","type":"view","amount":3,"other":[1,{"x":2}]})");
+  REQUIRE(p.parse(a.line(), &e, &wm, &why) == session_event_parser::kind::event);
+  CHECK(e.key == "u\"1");
+  CHECK(e.time == 1700000000123);
+  CHECK((e.has_count_value && e.count_value == "view"));
+  CHECK((e.has_sum && !e.sum_is_float && e.sum_int == 3));
+  padded b(R"({"user_id":42,"ts":5,"amount":2.5,"type":7})");
+  REQUIRE(p.parse(b.line(), &e, &wm, &why) == session_event_parser::kind::event);
+  CHECK(e.key == "42");
+  CHECK(e.count_value == "7");
+  CHECK((e.sum_is_float && e.sum_float == 2.5));
+  padded c(R"({"wm":1000})");
+  CHECK(p.parse(c.line(), &e, &wm, &why) == session_event_parser::kind::punctuation);
+  CHECK(wm == 1000);
+  padded d(R"({"user_id":"x"})");
+  CHECK(p.parse(d.line(), &e, &wm, &why) == session_event_parser::kind::malformed);
+  CHECK(why == "field 'ts' is missing");
+  padded f(R"({"user_id":"x","ts":"yesterday"})");
+  CHECK(p.parse(f.line(), &e, &wm, &why) == session_event_parser::kind::malformed);
+  CHECK(why.find("'ts'") != std::string::npos);
+  padded g(R"({"user_id":{"a":1},"ts":1})");
+  CHECK(p.parse(g.line(), &e, &wm, &why) == session_event_parser::kind::malformed);
+  CHECK(why.find("'user_id'") != std::string::npos);
+  padded h(R"(not json)");
+  CHECK(p.parse(h.line(), &e, &wm, &why) == session_event_parser::kind::malformed);
+  padded i(R"({"user_id":"x","ts":-5})");
+  CHECK(p.parse(i.line(), &e, &wm, &why) == session_event_parser::kind::malformed);
+  padded j(R"({"user_id":"x","ts":1,"amount":"many"})");
+  CHECK(p.parse(j.line(), &e, &wm, &why) == session_event_parser::kind::malformed);
+  CHECK(why.find("'amount'") != std::string::npos);
 }
