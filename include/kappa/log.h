@@ -88,6 +88,11 @@ class partition_appender {
   // Recovers the partition and opens its files now rather than on the
   // first append (errors surface here instead).
   Status open_now();
+  // Removes every record at or after `end_offset`, so the next append gets
+  // it (an exactly-once job cuts its output back to its last checkpoint).
+  // Only before the appender is open (first append or open_now()); Invalid
+  // if end_offset is inside a batch or below the log start.
+  Status truncate_to(int64_t end_offset);
   bool is_open() const;
   // The offset the next appended record gets (the log end offset); -1
   // until the appender is open.

@@ -14,7 +14,9 @@
 #include "log/partition_lock.h"
 #include "log/record_batch.h"
 #include "log/recovery.h"
+#include "log/segment.h"
 #include "log/segment_name.h"
+#include "log/truncate.h"
 
 namespace kappa {
 
@@ -239,6 +241,19 @@ Status partition_appender::sync() {
   return impl_->io->sync(impl_->log_fd.get()).with_context(impl_->name);
 }
 Status partition_appender::open_now() { return impl_->ensure_active().with_context(impl_->name); }
+
+Status partition_appender::truncate_to(int64_t end_offset) {
+  if (impl_->active)
+    return Status::Invalid("internal: " + impl_->name + " must be truncated before its appender is first used");
+  if (!path_exists(impl_->dir)) return end_offset == 0 ? Status::OK() : Status::Invalid(impl_->name + " is empty");
+  auto io = make_io_backend();
+  // A crash may have left a torn tail or indexes to repair: recover first.
+  active_segment seg;
+  recovery_report report;
+  size_t max_batch = readable_batch_limit(impl_->opts.max_message_bytes);
+  KAPPA_RETURN_IF_ERROR(recover_partition(*io, impl_->dir, impl_->name, max_batch, &seg, &report));
+  return truncate_partition(*io, impl_->dir, impl_->name, end_offset, max_batch);
+}
 bool partition_appender::is_open() const { return impl_->active; }
 
 int64_t partition_appender::next_offset() const {
