@@ -45,6 +45,7 @@ struct partition_appender::impl {
   size_t max_batch = 0;
   uint64_t batches_closed = 0;
   bool roll_requested = false;  // by the observer (the data dir's disk budget)
+  Status failed;                // the first write or sync error, sticky
 
   bool active = false;
   Status activate();
@@ -225,20 +226,31 @@ Status partition_appender::impl::activate() {
 
 partition_appender::partition_appender(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 partition_appender::~partition_appender() {
-  if (impl_) (void)impl_->flush();
+  if (impl_ && impl_->failed.ok()) (void)impl_->flush();
 }
 
+// After a write or sync error (a full disk, say) the appender is done: what
+// it had buffered is not known to be on disk, so it writes nothing more,
+// above all no index entries for data that may not be there.
 Status partition_appender::append(int64_t timestamp, bytes_view key, bytes_view value,
                                   std::span<const record_header> headers) {
+  if (!impl_->failed.ok()) return impl_->failed;
   Status st = impl_->append(timestamp, key, value, headers);
-  if (!st.ok() && !st.is_invalid()) return st.with_context(impl_->name);
-  return st;
+  if (st.ok() || st.is_invalid()) return st;
+  return impl_->failed = st.with_context(impl_->name);
 }
-Status partition_appender::flush() { return impl_->flush().with_context(impl_->name); }
+Status partition_appender::flush() {
+  if (!impl_->failed.ok()) return impl_->failed;
+  Status st = impl_->flush();
+  if (!st.ok()) impl_->failed = st.with_context(impl_->name);
+  return impl_->failed;
+}
 Status partition_appender::sync() {
   if (!impl_->active) return Status::OK();
-  KAPPA_RETURN_IF_ERROR(impl_->flush().with_context(impl_->name));
-  return impl_->io->sync(impl_->log_fd.get()).with_context(impl_->name);
+  KAPPA_RETURN_IF_ERROR(flush());
+  Status st = impl_->io->sync(impl_->log_fd.get());
+  if (!st.ok()) impl_->failed = st.with_context(impl_->name);
+  return impl_->failed;
 }
 Status partition_appender::open_now() { return impl_->ensure_active().with_context(impl_->name); }
 

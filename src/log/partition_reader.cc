@@ -421,12 +421,24 @@ struct partition_reader::impl {
     auto fopen = open_file(path_of(last, format::kLogSuffix), O_RDONLY);
     if (!fopen.ok() && fopen.status().is_not_found()) return t;
     KAPPA_ASSIGN_OR_RETURN(unique_fd f, std::move(fopen));
-    auto stop = scan_segment(*io, f.get(), start, max_batch, [&](const batch_header& h, const char*, uint64_t) {
-      t.end_offset = h.last_offset() + 1;
-      t.max_ts = std::max(t.max_ts, h.max_timestamp);
-      return true;
-    });
+    bool found = false;
+    auto scan = [&](uint64_t from) {
+      return scan_segment(*io, f.get(), from, max_batch, [&](const batch_header& h, const char*, uint64_t) {
+        t.end_offset = h.last_offset() + 1;
+        t.max_ts = std::max(t.max_ts, h.max_timestamp);
+        found = true;
+        return true;
+      });
+    };
+    auto stop = scan(start);
     if (!stop.ok()) return stop.status();
+    // No whole batch where the index points (a writer that failed mid-write,
+    // e.g. on a full disk, may have indexed data it never completed): scan
+    // the segment from its start.
+    if (!found && start > 0) {
+      stop = scan(0);
+      if (!stop.ok()) return stop.status();
+    }
     return t;
   }
 };
