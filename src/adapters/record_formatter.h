@@ -14,6 +14,7 @@
 #include "adapters/output_buffer.h"
 #include "kappa/record.h"
 #include "kappa/status.h"
+#include "util/json_string.h"
 
 namespace kappa {
 
@@ -34,8 +35,5 @@ class record_formatter {
   mode mode_ = mode::value_line;
   std::vector<piece> pieces_;
 };
-
-// Appends s to out as a JSON string literal (quotes and escapes).
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace kappa

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "adapters/session_events.h"
-#include "adapters/session_json.h"
+#include "processor/session_events.h"
+#include "processor/session_json.h"
 #include "processor/session_windows.h"
 #include "processor/watermark.h"
 

@@ -1,4 +1,4 @@
-#include "adapters/session_events.h"
+#include "processor/session_events.h"
 
 #include <simdjson.h>
 

@@ -1,10 +1,10 @@
-#include "adapters/session_json.h"
+#include "processor/session_json.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 
-#include "adapters/record_formatter.h"
+#include "util/json_string.h"
 
 namespace kappa {
 
