@@ -1,0 +1,70 @@
+// One input partition of a sessionize job: JSON event lines in, session
+// records and late/malformed lines out, in a deterministic order that
+// depends only on the input (so live and replay runs agree).
+//
+// Per line: a punctuation raises the watermark; an event is judged against
+// the watermark as it stood before it (late, or added, maybe firing its
+// window again at once), then the watermark moves on from its time and the
+// windows whose time has come fire, ordered by (window_end, key).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "processor/session_events.h"
+#include "processor/session_json.h"
+#include "processor/session_windows.h"
+#include "processor/watermark.h"
+
+namespace kappa {
+
+struct session_task_options {
+  session_fields fields;
+  int64_t gap = 1;
+  int64_t max_out_of_orderness = 0;
+  int64_t allowed_lateness = 0;
+};
+
+struct session_task_stats {
+  uint64_t events = 0, late = 0, malformed = 0, sessions = 0;
+};
+
+class session_task {
+ public:
+  // A fired session: key, record timestamp (window_end - 1), JSON value.
+  using session_fn = std::function<void(std::string_view key, int64_t timestamp, std::string_view value)>;
+  // A line that is not folded in: the line itself, and why (nullptr: late).
+  using rejected_fn = std::function<void(std::string_view line, const std::string* why)>;
+
+  session_task(const session_task_options& o, session_fn on_session, rejected_fn on_rejected);
+
+  // REQUIRES: 64 readable bytes after the line (simdjson's padding).
+  void feed(std::string_view line);
+  // The end of a finite input (--flush-at-end): the watermark goes to +inf
+  // and every open session fires.
+  void finish();
+
+  const session_task_stats& stats() const { return stats_; }
+  int64_t watermark() const { return wm_.current(); }
+  session_windows& windows() { return windows_; }
+  // Restores the watermark from a checkpoint (with windows().restore()).
+  void restore_watermark(int64_t wm);
+
+ private:
+  void emit(std::vector<fired_session>& fired);
+
+  session_json_options json_;
+  session_event_parser parser_;
+  session_windows windows_;
+  watermark_tracker wm_;
+  session_fn on_session_;
+  rejected_fn on_rejected_;
+  session_task_stats stats_;
+  std::vector<fired_session> fired_;
+  std::string value_;
+};
+
+}  // namespace kappa
