@@ -76,13 +76,17 @@ void lateness_prefix(driver& d) {
 
 }  // namespace
 
-TEST_CASE("Flink testSessionWindows: gap 3000, merging, a 1 ms gap keeps sessions apart") {
-  driver d(3000, 0);
+// Flink's testSessionWindows in two parts: it snapshots and restores the
+// operator between them.
+static void session_windows_before_snapshot(driver& d) {
   d.event("key2", 0, 1);
   d.event("key2", 1000, 2);
   d.event("key2", 2500, 3);
   d.event("key1", 10, 1);
   d.event("key1", 1000, 2);
+}
+
+static void session_windows_after_snapshot(driver& d) {
   d.event("key1", 2500, 3);
   d.event("key2", 5501, 4);
   d.event("key2", 6000, 5);
@@ -100,6 +104,12 @@ TEST_CASE("Flink testSessionWindows: gap 3000, merging, a 1 ms gap keeps session
   CHECK(render(d.outs) == render(want));
   CHECK(d.late.empty());
   CHECK(d.w.open_windows() == 0);
+}
+
+TEST_CASE("Flink testSessionWindows: gap 3000, merging, a 1 ms gap keeps sessions apart") {
+  driver d(3000, 0);
+  session_windows_before_snapshot(d);
+  session_windows_after_snapshot(d);
 }
 
 TEST_CASE("Flink testSideOutputDueToLatenessSessionZeroLateness: only a window past lateness is late") {
@@ -289,30 +299,13 @@ struct store {
 
 TEST_CASE("Flink testSessionWindows with a checkpoint and restore in the middle gives the same output") {
   driver d(3000, 0);
-  d.event("key2", 0, 1);
-  d.event("key2", 1000, 2);
-  d.event("key2", 2500, 3);
-  d.event("key1", 10, 1);
-  d.event("key1", 1000, 2);
+  session_windows_before_snapshot(d);
   store st;
   st.checkpoint(d.w);
   driver r(3000, 0);  // a new process
   st.restore_into(r.w);
   CHECK(r.w.open_windows() == 2);
-  r.event("key1", 2500, 3);
-  r.event("key2", 5501, 4);
-  r.event("key2", 6000, 5);
-  r.event("key2", 6000, 5);
-  r.event("key2", 6050, 6);
-  r.wm(12000);
-  r.event("key2", 15000, 10);
-  r.event("key2", 15000, 20);
-  r.wm(17999);
-  std::vector<out> want = {{"key1", 10, 5500, 3, 6, false},
-                           {"key2", 0, 5500, 3, 6, false},
-                           {"key2", 5501, 9050, 4, 20, false},
-                           {"key2", 15000, 18000, 2, 30, false}};
-  CHECK(render(r.outs) == render(want));
+  session_windows_after_snapshot(r);
 }
 
 TEST_CASE("random events and watermarks: restoring from incremental checkpoints changes nothing") {
