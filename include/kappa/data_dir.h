@@ -76,11 +76,10 @@ class data_dir {
                                                         bool with_archive = false);
   // The partition's directory in the archive tier ("" without archive.dir).
   std::string archive_dir(const topic_meta& t, int32_t partition) const;
-  // The options a partition of `t` is stored with.
+  // The options a partition of `t` is stored with (what maintain_partition
+  // in kappa/retention.h takes to apply retention and compaction now).
   partition_options options(const topic_meta& t, int32_t partition) const;
 
-  // Applies retention and compaction to each partition of `t` now.
-  Result<std::vector<maintenance_report>> maintain(const topic_meta& t);
   // Applies the disk budget now (see budget_report). One pass at a time
   // per data dir (budget.lock): with wait=false a pass that finds another
   // running does nothing (busy).

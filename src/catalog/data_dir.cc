@@ -1,7 +1,6 @@
 #include "kappa/data_dir.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 
 #include "catalog/background_maintenance.h"
@@ -18,11 +17,6 @@ std::string partition_name(const std::string& topic, int32_t partition) {
 
 data_dir::~data_dir() {
   if (maintenance_) maintenance_->shutdown();
-}
-
-static int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 Result<std::unique_ptr<data_dir>> data_dir::open(const std::string& path, bool create) {
@@ -106,16 +100,6 @@ partition_options data_dir::options(const topic_meta& t, int32_t partition) cons
   partition_options o = t.config.partition();
   o.archive_dir = archive_dir(t, partition);
   return o;
-}
-
-Result<std::vector<maintenance_report>> data_dir::maintain(const topic_meta& t) {
-  std::vector<maintenance_report> out;
-  for (int32_t p = 0; p < t.partitions; p++) {
-    KAPPA_ASSIGN_OR_RETURN(auto r,
-                           maintain_partition(partition_dir(t.name, p), partition_name(t.name, p), options(t, p), wall_ms()));
-    out.push_back(std::move(r));
-  }
-  return out;
 }
 
 Result<std::string> data_dir::setting(const std::string& key) {

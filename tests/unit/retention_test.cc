@@ -760,6 +760,16 @@ constexpr swap_setup::crash kCrashes[] = {
     swap_setup::crash::all_removed,      swap_setup::crash::index_renamed,
 };
 
+// Runs the sealed-segment recovery as a cleaner would (holding the lock).
+recovery_report recover_as_cleaner(const std::string& d, const partition_options& o) {
+  auto lock = partition_lock::acquire_cleaner(d);
+  REQUIRE(lock.ok());
+  auto io = make_posix_backend();
+  recovery_report rep;
+  REQUIRE(recover_sealed(*io, d, "test partition", readable_batch_limit(o.max_message_bytes), &rep).ok());
+  return rep;
+}
+
 }  // namespace
 
 TEST_CASE("compaction swap: recover_sealed finishes or undoes a swap cut at any step") {
@@ -771,11 +781,7 @@ TEST_CASE("compaction swap: recover_sealed finishes or undoes a swap cut at any 
     CHECK(fs::exists(cleaned(d, s.bases[0], format::kTimeIndexSuffix)) == (c != swap_setup::crash::log_cleaned_only));
     CHECK(fs::exists(cleaned(d, s.bases[0], format::kLogSuffix)) == !swap_setup::is_committed(c));
     {
-      auto lock = partition_lock::acquire_cleaner(d);
-      REQUIRE(lock.ok());
-      auto io = make_posix_backend();
-      recovery_report rep;
-      REQUIRE(recover_sealed(*io, d, "test partition", readable_batch_limit(s.o.max_message_bytes), &rep).ok());
+      recovery_report rep = recover_as_cleaner(d, s.o);
       CHECK_FALSE(rep.notes.empty());
       bool named = false;
       for (const auto& n : rep.notes) named |= n.find("compaction") != std::string::npos;
@@ -784,11 +790,7 @@ TEST_CASE("compaction swap: recover_sealed finishes or undoes a swap cut at any 
     s.check_recovered(d, c);
     // Recovery is idempotent: a second run changes nothing.
     {
-      auto lock = partition_lock::acquire_cleaner(d);
-      REQUIRE(lock.ok());
-      auto io = make_posix_backend();
-      recovery_report rep;
-      REQUIRE(recover_sealed(*io, d, "test partition", readable_batch_limit(s.o.max_message_bytes), &rep).ok());
+      recovery_report rep = recover_as_cleaner(d, s.o);
       CHECK(rep.notes.empty());
     }
   }
@@ -842,13 +844,7 @@ TEST_CASE("compaction swap: a crash while undoing an uncommitted swap") {
     if (!st.index) fs::remove(cleaned(d, b0, format::kIndexSuffix));
     if (!st.times) fs::remove(cleaned(d, b0, format::kTimeIndexSuffix));
     if (!st.log) fs::remove(cleaned(d, b0, format::kLogSuffix));
-    {
-      auto lock = partition_lock::acquire_cleaner(d);
-      REQUIRE(lock.ok());
-      auto io = make_posix_backend();
-      recovery_report rep;
-      REQUIRE(recover_sealed(*io, d, "test partition", readable_batch_limit(s.o.max_message_bytes), &rep).ok());
-    }
+    recover_as_cleaner(d, s.o);
     CHECK_FALSE(fs::exists(d + "/" + manifest_name));
     s.check_recovered(d, swap_setup::crash::old_indexes_removed);  // the original partition, whole
   }
@@ -866,13 +862,7 @@ TEST_CASE("compaction swap: a crash after the commit when the group's last segme
     if (r.offset < s.bases[3]) clean_last = r.offset;
   REQUIRE(clean_last < s.bases[2]);
   std::string d = s.make(swap_setup::crash::committed, "tail-dropped");
-  {
-    auto lock = partition_lock::acquire_cleaner(d);
-    REQUIRE(lock.ok());
-    auto io = make_posix_backend();
-    recovery_report rep;
-    REQUIRE(recover_sealed(*io, d, "test partition", readable_batch_limit(s.o.max_message_bytes), &rep).ok());
-  }
+  recover_as_cleaner(d, s.o);
   // What holds today: consistent, and no surviving record lost.
   check_consistent(d);
   auto got = read_all(d, s.o);
