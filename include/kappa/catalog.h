@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kappa/status.h"
@@ -28,6 +30,37 @@ struct group_offset {
   int64_t commit_time_ms = 0;
 };
 
+// A stream job's checkpoint of one input partition (`kappa sessionize`):
+// where it is in its input, how far its outputs reached when that position
+// was processed, and its counters. Committed together with the partition's
+// changed window state and the job group's offset, in one transaction.
+struct partition_checkpoint {
+  int32_t partition = 0;
+  int64_t input_next = 0;   // the next input offset to process
+  int64_t watermark = INT64_MIN;
+  int64_t output_end = 0;   // end offset of the output partition
+  int64_t late_end = -1;    // end offset of the late-output partition (-1: none)
+  uint64_t events = 0, sessions = 0, late = 0, malformed = 0;  // since the job began
+  uint64_t open_sessions = 0;
+  uint64_t checkpoints = 0;  // how many commits made this partition's state
+  int64_t time_ms = 0;       // when it was committed
+};
+
+// A job's definition as its first checkpoint recorded it: the input topic
+// and the text of its options, so a rerun with other options is caught.
+struct job_definition {
+  std::string input;
+  std::string options;
+};
+
+// Writes one partition's changed window state inside a checkpoint commit.
+class checkpoint_writer {
+ public:
+  virtual ~checkpoint_writer() = default;
+  virtual Status put_state(std::string_view key, std::string_view encoded) = 0;
+  virtual Status erase_state(std::string_view key) = 0;
+};
+
 class catalog {
  public:
   // Opens DIR/meta. With create=false a missing catalog is NotFound (a data
@@ -47,8 +80,23 @@ class catalog {
                         const std::vector<std::pair<int32_t, int64_t>>& offsets);
   Result<std::vector<group_offset>> group_offsets(const std::string& group);
   Result<std::vector<std::string>> list_groups();
-  // Deletes all of a group's offsets (of one topic if topic is not empty).
+  // Deletes all of a group's offsets (of one topic if topic is not empty),
+  // and the checkpoint of a job by that name (whose input is that topic).
   Status delete_group(const std::string& group, const std::string& topic = "");
+
+  // Stream-job checkpoints, by job name (the job's consumer group).
+  // commit_checkpoint stores the definition (refusing Invalid if a
+  // different one is stored), the partition's checkpoint, the state
+  // changes `state` writes, and the group offset input_next for
+  // (job, input, partition), all in one transaction; nothing if any fails.
+  Status commit_checkpoint(const std::string& job, const job_definition& def, const partition_checkpoint& cp,
+                           const std::function<Status(checkpoint_writer&)>& state);
+  // NotFound if the job has never checkpointed.
+  Result<job_definition> job_definition_of(const std::string& job);
+  Result<std::vector<partition_checkpoint>> checkpoints(const std::string& job);
+  // Calls fn for every window-state entry of one partition of the job.
+  Status scan_state(const std::string& job, int32_t partition,
+                    const std::function<Status(std::string_view key, std::string_view encoded)>& fn);
 
   // Data-dir settings (`kappa config`): the explicit ones, by key.
   Result<std::map<std::string, std::string>> settings();

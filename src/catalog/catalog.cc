@@ -1,6 +1,7 @@
 #include "kappa/catalog.h"
 
 #include <lmdb.h>
+#include <xxhash.h>
 
 #include <chrono>
 #include <map>
@@ -8,12 +9,13 @@
 
 #include "io/file.h"
 #include "util/big_endian.h"
+#include "util/varint.h"
 
 namespace kappa {
 
 namespace {
 
-constexpr size_t kMapSize = size_t{1} << 30;  // virtual; the file grows as needed
+constexpr size_t kMapSize = size_t{16} << 30;  // address space only; the file grows as needed
 
 Status lmdb_error(const std::string& what, int rc) {
   return Status::IOError("catalog " + what + ": " + mdb_strerror(rc));
@@ -85,11 +87,60 @@ std::string group_key(const std::string& g, const std::string& t, int32_t p) {
   return k;
 }
 
+// Checkpoint keys: job \0 kind [partition (4 bytes, big-endian) [key digest]].
+//   'd' the job's definition: input topic, newline, options text
+//   'p' a partition's checkpoint: kCheckpointFields 8-byte big-endian fields
+//   's' a session key's window state: varint key length, key, encoding
+// State is keyed by the XXH3-128 digest of the session key, so any key
+// length fits LMDB's key limit; the key itself is kept in the value.
+std::string checkpoint_key(const std::string& job, char kind, int32_t partition = -1) {
+  std::string k = job;
+  k += '\0';
+  k += kind;
+  if (partition >= 0) {
+    char b[4];
+    be::store32(b, static_cast<uint32_t>(partition));
+    k.append(b, 4);
+  }
+  return k;
+}
+
+constexpr size_t kCheckpointFields = 12;
+
+std::string encode_checkpoint(const partition_checkpoint& cp) {
+  const uint64_t f[kCheckpointFields] = {static_cast<uint64_t>(cp.input_next), static_cast<uint64_t>(cp.watermark),
+                                         static_cast<uint64_t>(cp.output_end), static_cast<uint64_t>(cp.late_end),
+                                         cp.events, cp.sessions, cp.late, cp.malformed, cp.open_sessions,
+                                         cp.checkpoints, static_cast<uint64_t>(cp.time_ms), 0};
+  std::string s(kCheckpointFields * 8, '\0');
+  for (size_t i = 0; i < kCheckpointFields; i++) be::store64(s.data() + i * 8, f[i]);
+  return s;
+}
+
+bool decode_checkpoint(int32_t partition, const MDB_val& v, partition_checkpoint* cp) {
+  if (v.mv_size != kCheckpointFields * 8) return false;
+  uint64_t f[kCheckpointFields];
+  for (size_t i = 0; i < kCheckpointFields; i++) f[i] = be::load64(static_cast<const char*>(v.mv_data) + i * 8);
+  *cp = partition_checkpoint{partition,
+                             static_cast<int64_t>(f[0]),
+                             static_cast<int64_t>(f[1]),
+                             static_cast<int64_t>(f[2]),
+                             static_cast<int64_t>(f[3]),
+                             f[4],
+                             f[5],
+                             f[6],
+                             f[7],
+                             f[8],
+                             f[9],
+                             static_cast<int64_t>(f[10])};
+  return true;
+}
+
 }  // namespace
 
 struct catalog::env {
   MDB_env* e = nullptr;
-  MDB_dbi topics = 0, groups = 0, settings = 0;
+  MDB_dbi topics = 0, groups = 0, settings = 0, checkpoints = 0;
   ~env() {
     if (e) mdb_env_close(e);
   }
@@ -115,6 +166,8 @@ Result<std::unique_ptr<catalog>> catalog::open(const std::string& meta_dir, bool
   if ((rc = mdb_dbi_open(t.get(), "topics", MDB_CREATE, &e->topics))) return lmdb_error("open topics", rc);
   if ((rc = mdb_dbi_open(t.get(), "groups", MDB_CREATE, &e->groups))) return lmdb_error("open groups", rc);
   if ((rc = mdb_dbi_open(t.get(), "settings", MDB_CREATE, &e->settings))) return lmdb_error("open settings", rc);
+  if ((rc = mdb_dbi_open(t.get(), "checkpoints", MDB_CREATE, &e->checkpoints)))
+    return lmdb_error("open checkpoints", rc);
   if ((rc = t.commit())) return lmdb_error("commit", rc);
   return std::unique_ptr<catalog>(new catalog(std::move(e)));
 }
@@ -252,12 +305,147 @@ Status catalog::delete_group(const std::string& group, const std::string& topic)
       scan_groups(t.get(), env_->groups, prefix, [&](MDB_cursor* c, const std::string&, const MDB_val&) {
         if (mdb_cursor_del(c, 0) == 0) n++;
       }));
+  // A job's checkpoint goes with its group: a rerun starts from scratch.
+  MDB_val dk = val(checkpoint_key(group, 'd')), dv;
+  if (mdb_get(t.get(), env_->checkpoints, &dk, &dv) == 0 &&
+      (topic.empty() || str(dv).substr(0, str(dv).find('\n')) == topic)) {
+    KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->checkpoints, group + std::string(1, '\0'),
+                                      [&](MDB_cursor* c, const std::string&, const MDB_val&) {
+                                        if (mdb_cursor_del(c, 0) == 0) n++;
+                                      }));
+  }
   if (n == 0)
     return Status::NotFound("group '" + group + "' has no committed offsets" +
                             (topic.empty() ? "" : " for topic " + topic));
   int rc = t.commit();
   if (rc) return lmdb_error("commit", rc);
   return Status::OK();
+}
+
+namespace {
+
+class lmdb_checkpoint_writer : public checkpoint_writer {
+ public:
+  lmdb_checkpoint_writer(MDB_txn* t, MDB_dbi dbi, std::string prefix) : t_(t), dbi_(dbi), prefix_(std::move(prefix)) {}
+  Status put_state(std::string_view key, std::string_view encoded) override {
+    value_.clear();
+    char b[10];
+    value_.append(b, static_cast<size_t>(varint::put(b, static_cast<int64_t>(key.size())) - b));
+    value_ += key;
+    value_ += encoded;
+    MDB_val k = make_key(key), v{value_.size(), value_.data()};
+    int rc = mdb_put(t_, dbi_, &k, &v, 0);
+    return rc ? lmdb_error("write session state", rc) : Status::OK();
+  }
+  Status erase_state(std::string_view key) override {
+    MDB_val k = make_key(key);
+    int rc = mdb_del(t_, dbi_, &k, nullptr);
+    return rc && rc != MDB_NOTFOUND ? lmdb_error("erase session state", rc) : Status::OK();
+  }
+
+ private:
+  MDB_val make_key(std::string_view key) {
+    XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
+    key_ = prefix_;
+    char b[16];
+    be::store64(b, h.high64);
+    be::store64(b + 8, h.low64);
+    key_.append(b, 16);
+    return val(key_);
+  }
+  MDB_txn* t_;
+  MDB_dbi dbi_;
+  std::string prefix_, key_, value_;
+};
+
+}  // namespace
+
+Status catalog::commit_checkpoint(const std::string& job, const job_definition& def, const partition_checkpoint& cp,
+                                  const std::function<Status(checkpoint_writer&)>& state) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::string dkey = checkpoint_key(job, 'd'), dtext = def.input + "\n" + def.options;
+  MDB_val dk = val(dkey), dv;
+  int rc = mdb_get(t.get(), env_->checkpoints, &dk, &dv);
+  if (rc == 0 && str(dv) != dtext)
+    return Status::Invalid("job " + job + " was checkpointed with other options; it cannot change them midway");
+  if (rc == MDB_NOTFOUND) {
+    dv = val(dtext);
+    if ((rc = mdb_put(t.get(), env_->checkpoints, &dk, &dv, 0))) return lmdb_error("write job " + job, rc);
+  } else if (rc) {
+    return lmdb_error("read job " + job, rc);
+  }
+  lmdb_checkpoint_writer w(t.get(), env_->checkpoints, checkpoint_key(job, 's', cp.partition));
+  KAPPA_RETURN_IF_ERROR(state(w));
+  std::string pkey = checkpoint_key(job, 'p', cp.partition), pval = encode_checkpoint(cp);
+  MDB_val pk = val(pkey), pv = val(pval);
+  if ((rc = mdb_put(t.get(), env_->checkpoints, &pk, &pv, 0))) return lmdb_error("write checkpoint of " + job, rc);
+  std::string gkey = group_key(job, def.input, cp.partition);
+  char b[16];
+  be::store64(b, static_cast<uint64_t>(cp.input_next));
+  be::store64(b + 8, static_cast<uint64_t>(cp.time_ms));
+  MDB_val gk = val(gkey), gv{16, b};
+  if ((rc = mdb_put(t.get(), env_->groups, &gk, &gv, 0))) return lmdb_error("commit offsets of group " + job, rc);
+  if ((rc = t.commit())) return lmdb_error("commit checkpoint of " + job, rc);
+  return Status::OK();
+}
+
+Result<job_definition> catalog::job_definition_of(const std::string& job) {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::string dkey = checkpoint_key(job, 'd');
+  MDB_val k = val(dkey), v;
+  int rc = mdb_get(t.get(), env_->checkpoints, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("job " + job + " has no checkpoint");
+  if (rc) return lmdb_error("read job " + job, rc);
+  std::string text = str(v);
+  size_t nl = text.find('\n');
+  if (nl == std::string::npos) return Status::Corruption("catalog entry of job " + job + " is damaged");
+  return job_definition{text.substr(0, nl), text.substr(nl + 1)};
+}
+
+Result<std::vector<partition_checkpoint>> catalog::checkpoints(const std::string& job) {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::vector<partition_checkpoint> out;
+  std::string prefix = checkpoint_key(job, 'p');
+  bool bad = false;
+  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->checkpoints, prefix,
+                                    [&](MDB_cursor*, const std::string& key, const MDB_val& v) {
+                                      partition_checkpoint cp;
+                                      if (key.size() != prefix.size() + 4 ||
+                                          !decode_checkpoint(static_cast<int32_t>(be::load32(key.data() + prefix.size())),
+                                                             v, &cp)) {
+                                        bad = true;
+                                        return;
+                                      }
+                                      out.push_back(cp);
+                                    }));
+  if (bad) return Status::Corruption("a checkpoint of job " + job + " in the catalog is damaged");
+  return out;
+}
+
+Status catalog::scan_state(const std::string& job, int32_t partition,
+                           const std::function<Status(std::string_view key, std::string_view encoded)>& fn) {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  Status st;
+  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->checkpoints, checkpoint_key(job, 's', partition),
+                                    [&](MDB_cursor*, const std::string&, const MDB_val& v) {
+                                      if (!st.ok()) return;
+                                      const char* p = static_cast<const char*>(v.mv_data);
+                                      const char* end = p + v.mv_size;
+                                      int64_t len;
+                                      p = varint::get64(p, end, &len);
+                                      if (!p || len < 0 || len > end - p) {
+                                        st = Status::Corruption("session state of job " + job + " partition " +
+                                                                std::to_string(partition) + " is damaged");
+                                        return;
+                                      }
+                                      st = fn(std::string_view(p, static_cast<size_t>(len)),
+                                              std::string_view(p + len, static_cast<size_t>(end - p - len)));
+                                    }));
+  return st;
 }
 
 Result<std::map<std::string, std::string>> catalog::settings() {

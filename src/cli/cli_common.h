@@ -49,5 +49,6 @@ void add_verify(CLI::App& app, context& ctx);
 void add_dump(CLI::App& app, context& ctx);
 void add_maintain(CLI::App& app, context& ctx);
 void add_config(CLI::App& app, context& ctx);
+void add_sessionize(CLI::App& app, context& ctx);
 
 }  // namespace kappa::cli

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   add_dump(app, ctx);
   add_maintain(app, ctx);
   add_config(app, ctx);
+  add_sessionize(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

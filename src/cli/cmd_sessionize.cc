@@ -1,0 +1,229 @@
+// kappa sessionize: event-time session windows from one topic into another,
+// exactly once (kappa/session_job.h), or from stdin to stdout as a filter.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include "adapters/line_reader.h"
+#include "adapters/output_buffer.h"
+#include "cli/cli_common.h"
+#include "kappa/session_job.h"
+#include "processor/session_task.h"
+#include "util/duration.h"
+
+namespace kappa::cli {
+namespace {
+
+struct sessionize_opts {
+  std::string input, output, late_output, group, key_field, time_field, count_by, sum_field, watermark_field;
+  std::string gap, max_out_of_orderness = "0", allowed_lateness = "0", from = "earliest", checkpoint_interval = "1s";
+  bool follow = false, flush_at_end = false, archive = false;
+  int threads = 0;
+};
+
+session_job* g_job = nullptr;
+void on_signal(int) {
+  if (g_job) g_job->stop();
+}
+
+// "2023-11-14T22:13:20.000Z"; "none" before the first event.
+std::string event_time(int64_t ms) {
+  if (ms == INT64_MIN) return "none";
+  if (ms == INT64_MAX) return "end of input";
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char b[48];
+  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(((ms % 1000) + 1000) % 1000));
+  return b;
+}
+
+std::string plural(uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string summary(const session_task_stats& s) {
+  return plural(s.events, "event", "events") + ", " + plural(s.sessions, "session", "sessions") + " emitted, " +
+         std::to_string(s.late) + " late, " + std::to_string(s.malformed) + " malformed";
+}
+
+// --input - --output -: stdin lines to session values on stdout, with one
+// partition's semantics; the end of stdin fires every open session.
+int filter(const session_task_options& to) {
+  output_buffer out(1);
+  line_reader in(0, 64u << 20);
+  uint64_t malformed_noted = 0;
+  std::string_view line;
+  session_task task(
+      to,
+      [&](std::string_view, int64_t, std::string_view value) {
+        out.put(value);
+        out.put("\n");
+      },
+      [&](std::string_view, const std::string* why) {
+        if (why && ++malformed_noted <= 10)
+          note("line " + std::to_string(in.line_number()) + ": malformed event (" + *why + "), counted and skipped");
+      });
+  for (;;) {
+    auto r = in.next(&line);
+    if (r == line_reader::result::eof) break;
+    if (r == line_reader::result::error) return fail(Status::FromErrno("reading stdin", in.error()));
+    if (r == line_reader::result::too_long) {
+      note("line " + std::to_string(in.line_number()) + " is longer than 64 MiB; skipped");
+      continue;
+    }
+    if (line.empty()) continue;
+    task.feed(line);
+    if (out.failed()) break;
+  }
+  if (!out.failed()) task.finish();
+  bool flushed = out.flush();
+  note("sessionize: " + summary(task.stats()));
+  if (!flushed && out.error() != EPIPE) return fail(Status::FromErrno("writing stdout", out.error()));
+  return kExitOk;
+}
+
+int sessionize(const sessionize_opts& o, context& ctx) {
+  session_job_options jo;
+  jo.input = o.input;
+  jo.output = o.output;
+  jo.late_output = o.late_output;
+  jo.group = o.group;
+  jo.key_field = o.key_field;
+  jo.time_field = o.time_field;
+  jo.count_by = o.count_by;
+  jo.sum_field = o.sum_field;
+  jo.watermark_field = o.watermark_field;
+  jo.follow = o.follow;
+  jo.flush_at_end = o.flush_at_end;
+  jo.read_archive = o.archive;
+  jo.threads = o.threads;
+  struct duration_opt {
+    const std::string& text;
+    const char* name;
+    int64_t* out;
+  };
+  for (const auto& d : {duration_opt{o.gap, "--gap", &jo.gap_ms},
+                        duration_opt{o.max_out_of_orderness, "--max-out-of-orderness", &jo.max_out_of_orderness_ms},
+                        duration_opt{o.allowed_lateness, "--allowed-lateness", &jo.allowed_lateness_ms},
+                        duration_opt{o.checkpoint_interval, "--checkpoint-interval", &jo.checkpoint_interval_ms}}) {
+    auto v = parse_duration(d.text, d.name);
+    if (!v.ok()) return fail(v.status());
+    *d.out = v.value();
+  }
+  if (jo.gap_ms <= 0) return usage_error("--gap must be greater than 0");
+  if (jo.checkpoint_interval_ms <= 0) return usage_error("--checkpoint-interval must be greater than 0");
+  if (o.from != "earliest" && o.from != "latest")
+    return usage_error("invalid --from value '" + o.from + "': expected earliest or latest");
+  jo.from_latest = o.from == "latest";
+
+  bool in_std = o.input == "-", out_std = o.output == "-";
+  if (in_std || out_std) {
+    if (!in_std || !out_std)
+      return usage_error(in_std ? "--input - (stdin) needs --output - (stdout): events from stdin cannot be replayed, "
+                                  "so they are not checkpointed into a topic; produce them to a topic first"
+                                : "--output - (stdout) needs --input - (stdin); to see a topic's sessions, write "
+                                  "them to an output topic and consume it");
+    if (!o.late_output.empty() || !o.group.empty() || o.follow || o.archive || o.from != "earliest")
+      return usage_error("--late-output, --group, --follow, --archive and --from do not apply to stdin/stdout "
+                         "filter mode (late and malformed events are counted on stderr)");
+    session_task_options to;
+    to.fields = session_fields{o.key_field, o.time_field, o.count_by, o.sum_field, o.watermark_field};
+    to.gap = jo.gap_ms;
+    to.max_out_of_orderness = jo.max_out_of_orderness_ms;
+    to.allowed_lateness = jo.allowed_lateness_ms;
+    return filter(to);
+  }
+
+  int rc = 0;
+  auto dd = ctx.open(true, &rc);
+  if (!dd) return rc;
+  auto job = session_job::open(*dd, jo, [](const std::string& msg) { note(msg); });
+  if (!job.ok()) return fail(job.status());
+  session_job& j = *job.value();
+  const session_job_stats before = j.stats();
+
+  g_job = &j;
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  Status st;
+  std::atomic<bool> finished{false};
+  std::thread runner([&] {
+    st = j.run();
+    finished = true;
+  });
+  // The progress line: twice a second, on a terminal only.
+  const bool tty = ::isatty(2);
+  auto start = std::chrono::steady_clock::now();
+  bool shown = false;
+  for (int tick = 1; !finished; tick++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!tty || tick % 5 != 0 || finished) continue;
+    session_job_stats s = j.stats();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\r\033[K%llu events, %.0f events/s, lag %lld, watermark %s, %llu open sessions",
+                 static_cast<unsigned long long>(s.events - before.events),
+                 secs > 0 ? static_cast<double>(s.processed_this_run) / secs : 0.0, static_cast<long long>(s.lag),
+                 event_time(s.min_watermark).c_str(), static_cast<unsigned long long>(s.open_sessions));
+    shown = true;
+  }
+  runner.join();
+  g_job = nullptr;
+  if (shown) std::fprintf(stderr, "\r\033[K");
+
+  session_job_stats after = j.stats();
+  session_task_stats run{after.events - before.events, after.late - before.late,
+                         after.malformed - before.malformed, after.sessions - before.sessions};
+  note("sessionize " + o.input + " -> " + o.output + ": " + summary(run) + ", " +
+       plural(after.checkpoints, "checkpoint", "checkpoints") + "; " +
+       plural(after.open_sessions, "session", "sessions") + " still open" +
+       (after.open_sessions ? " (kept in job " + j.group() + "'s checkpoint)" : "") +
+       ((after.late > before.late || after.malformed > before.malformed) && !o.late_output.empty()
+            ? "; late and malformed events are in " + o.late_output
+            : ""));
+  if (!st.ok()) return fail(st);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_sessionize(CLI::App& app, context& ctx) {
+  static sessionize_opts o;
+  auto* cmd = app.add_subcommand(
+      "sessionize",
+      "event-time session windows (Flink's EventTimeSessionWindows), exactly once, from a topic into a topic");
+  cmd->add_option("--input", o.input, "input topic of JSON events, or - for stdin (filter mode)")->required();
+  cmd->add_option("--output", o.output, "output topic of sessions (created if missing), or - for stdout")->required();
+  cmd->add_option("--key-field", o.key_field, "JSON field holding the session key")->required();
+  cmd->add_option("--time-field", o.time_field, "JSON field holding the event time (ms since the epoch)")->required();
+  cmd->add_option("--gap", o.gap, "session gap: 250ms, 30s, 30m, 2h, 1d or ms")->required();
+  cmd->add_option("--max-out-of-orderness", o.max_out_of_orderness,
+                  "watermark = max event time - this - 1 (bounded out-of-orderness)");
+  cmd->add_option("--allowed-lateness", o.allowed_lateness,
+                  "keep fired windows this long past the watermark; later events update them (late_update)");
+  cmd->add_option("--count-by", o.count_by, "count each session's events by the values of this field");
+  cmd->add_option("--sum-field", o.sum_field, "sum this numeric field per session");
+  cmd->add_option("--late-output", o.late_output,
+                  "topic for late events and malformed ones (with a kappa.error header saying why)");
+  cmd->add_option("--watermark-field", o.watermark_field,
+                  "a record with this field is a punctuation: it sets the watermark, and is not an event");
+  cmd->add_option("--from", o.from, "where a new job starts: earliest or latest");
+  cmd->add_option("--group", o.group, "job name for offsets and checkpoint (default: sessionize:<output>)");
+  cmd->add_flag("--follow", o.follow, "keep processing records as they are appended (stop with SIGTERM/SIGINT)");
+  cmd->add_flag("--flush-at-end", o.flush_at_end,
+                "at the end of the input, advance the watermark to +inf and emit every open session");
+  cmd->add_option("--checkpoint-interval", o.checkpoint_interval, "how often each partition checkpoints");
+  cmd->add_option("--threads", o.threads, "worker threads for the input partitions (0: one per core)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_flag("--archive", o.archive, "read the input's archived segments (archive.dir) first");
+  cmd->callback([&] { ctx.run = [&] { return sessionize(o, ctx); }; });
+}
+
+}  // namespace kappa::cli

@@ -1,0 +1,536 @@
+// The exactly-once runner behind `kappa sessionize`: one session_task per
+// input partition, on a few worker threads, reading through the public
+// partition reader and writing through the public appender, with
+// checkpoints in the catalog (see kappa/session_job.h for the protocol).
+#include "kappa/session_job.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "io/file.h"
+#include "kappa/catalog.h"
+#include "kappa/log.h"
+#include "log/partition_lock.h"
+#include "log/topic_name.h"
+#include "processor/session_task.h"
+#include "util/duration.h"
+
+namespace kappa {
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Where in a partition's input a run is, and what it writes to.
+struct partition_run {
+  int32_t partition = 0;
+  std::unique_ptr<partition_reader> reader;
+  std::unique_ptr<partition_appender> out, late;
+  std::unique_ptr<session_task> task;
+  partition_checkpoint base;       // as restored: counters before this run
+  partition_checkpoint cp;         // the last one committed
+  int64_t next = 0;                // next input offset to process
+  int64_t stop_at = INT64_MAX;     // end of the input as of open(), unless following
+  int64_t last_checkpoint_ms = 0;
+  bool dirty = false;              // processed something since the last checkpoint
+  bool done = false;
+  uint64_t null_values = 0;        // malformed records the parser never saw (no value)
+  const record_view* current = nullptr;  // the input record being fed
+  Status error;                    // the first failure inside a task callback
+  std::vector<record_header> headers;
+  // What other threads may read while this partition runs.
+  std::atomic<uint64_t> events{0}, sessions{0}, late_n{0}, malformed{0}, open_sessions{0}, processed{0};
+  std::atomic<int64_t> watermark{INT64_MIN}, lag{0};
+};
+
+}  // namespace
+
+struct session_job::impl {
+  data_dir* dd = nullptr;
+  session_job_options o;
+  std::string group;
+  job_definition def;
+  topic_meta input, output, late;
+  bool has_late = false;
+  partition_lock lock;
+  std::vector<std::unique_ptr<partition_run>> parts;
+  std::function<void(const std::string&)> note;
+  std::mutex note_mu;
+  std::atomic<uint64_t> checkpoints{0};
+  std::atomic<bool>* stop = nullptr;
+  std::mutex error_mu;
+  Status first_error;
+
+  void say(const std::string& msg) {
+    if (!note) return;
+    std::lock_guard<std::mutex> g(note_mu);
+    note(msg);
+  }
+  std::string where(int32_t p) const { return partition_name(o.input, p); }
+
+  Status restore(partition_run& s);
+  partition_checkpoint current(const partition_run& s) const;
+  void reject(partition_run& s, const std::string* why);
+  Status checkpoint(partition_run& s);
+  Status step(partition_run& s, bool* progressed);
+  void publish(partition_run& s);
+  Status work(const std::vector<partition_run*>& mine);
+  void fail(const Status& st) {
+    std::lock_guard<std::mutex> g(error_mu);
+    if (first_error.ok()) first_error = st;
+    stop->store(true, std::memory_order_relaxed);
+  }
+};
+
+namespace {
+
+// The options that decide the output: a checkpoint made with other ones
+// cannot be continued.
+std::string options_text(const session_job_options& o) {
+  std::string s;
+  auto add = [&](const char* name, const std::string& v) {
+    if (v.empty()) return;
+    s += name;
+    s += '=';
+    s += v;
+    s += '\n';
+  };
+  add("output", o.output);
+  add("late-output", o.late_output);
+  add("key-field", o.key_field);
+  add("time-field", o.time_field);
+  add("gap", format_duration(o.gap_ms));
+  add("max-out-of-orderness", format_duration(o.max_out_of_orderness_ms));
+  add("allowed-lateness", format_duration(o.allowed_lateness_ms));
+  add("count-by", o.count_by);
+  add("sum-field", o.sum_field);
+  add("watermark-field", o.watermark_field);
+  return s;
+}
+
+// Each differing option as "--gap 30m (checkpoint) vs 20m (now)".
+std::string option_differences(const std::string& stored, const std::string& now) {
+  auto parse = [](const std::string& text) {
+    std::vector<std::pair<std::string, std::string>> kv;
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos), eq = text.find('=', pos);
+      if (nl == std::string::npos) nl = text.size();
+      if (eq < nl) kv.emplace_back(text.substr(pos, eq - pos), text.substr(eq + 1, nl - eq - 1));
+      pos = nl + 1;
+    }
+    return kv;
+  };
+  auto a = parse(stored), b = parse(now);
+  auto get = [](const auto& kv, const std::string& k) {
+    for (const auto& [key, v] : kv)
+      if (key == k) return v;
+    return std::string("(none)");
+  };
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : a) keys.push_back(k);
+  for (const auto& [k, v] : b)
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  std::string out;
+  for (const auto& k : keys) {
+    std::string x = get(a, k), y = get(b, k);
+    if (x == y) continue;
+    if (!out.empty()) out += ", ";
+    out += "--" + k + " " + x + " in the checkpoint, " + y + " now";
+  }
+  return out;
+}
+
+Result<topic_meta> output_topic(data_dir& dd, const std::string& name, const topic_meta& input, const char* option) {
+  auto t = dd.topic(name);
+  if (t.ok()) {
+    if (t->partitions < input.partitions)
+      return Status::Invalid(std::string(option) + " topic " + name + " has " + std::to_string(t->partitions) +
+                             " partition(s) but input topic " + input.name + " has " +
+                             std::to_string(input.partitions) +
+                             "; output partition = input partition, so it needs at least as many (kappa topic "
+                             "create with --partitions " +
+                             std::to_string(input.partitions) + ", or another topic)");
+    return t;
+  }
+  if (!t.status().is_not_found()) return t.status();
+  // Created like the input: same partition count, same retention (outputs
+  // carry the input's event times, so they age the same way).
+  topic_meta m;
+  m.name = name;
+  m.partitions = input.partitions;
+  m.created_ms = wall_ms();
+  for (const char* k : {"retention.ms", "retention.bytes"}) {
+    auto it = input.config.explicit_settings().find(k);
+    if (it != input.config.explicit_settings().end()) m.config.set(k, it->second);
+  }
+  Status st = dd.create_topic(m);
+  if (!st.ok() && !st.is_exists()) return st;
+  return dd.topic(name);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<session_job>> session_job::open(data_dir& dd, const session_job_options& o,
+                                                       std::function<void(const std::string&)> note) {
+  if (o.gap_ms <= 0) return Status::Invalid("--gap must be greater than 0 (Flink's session gap)");
+  if (o.max_out_of_orderness_ms < 0 || o.allowed_lateness_ms < 0)
+    return Status::Invalid("--max-out-of-orderness and --allowed-lateness must not be negative");
+  if (o.key_field.empty() || o.time_field.empty()) return Status::Invalid("--key-field and --time-field are required");
+  if (o.checkpoint_interval_ms <= 0) return Status::Invalid("--checkpoint-interval must be greater than 0");
+  for (const auto* t : {&o.input, &o.output})
+    KAPPA_RETURN_IF_ERROR(validate_topic_name(*t));
+  if (!o.late_output.empty()) KAPPA_RETURN_IF_ERROR(validate_topic_name(o.late_output));
+  if (o.output == o.input || o.late_output == o.input)
+    return Status::Invalid("the output topics must differ from the input topic " + o.input +
+                           " (a job reading its own output would never end)");
+  if (!o.late_output.empty() && o.late_output == o.output)
+    return Status::Invalid("--late-output must differ from --output " + o.output +
+                           " (late input records and sessions are different kinds of record)");
+
+  auto job = std::unique_ptr<session_job>(new session_job());
+  job->impl_ = std::make_unique<impl>();
+  impl& m = *job->impl_;
+  m.dd = &dd;
+  m.o = o;
+  m.note = std::move(note);
+  m.stop = &job->stop_;
+  m.group = o.group.empty() ? "sessionize:" + o.output : o.group;
+  m.def = job_definition{o.input, options_text(o)};
+  KAPPA_ASSIGN_OR_RETURN(m.input, dd.topic(o.input));
+  KAPPA_RETURN_IF_ERROR(dd.ensure_created());
+
+  // One run per job: the lock lives under the data dir, named by the group.
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016" PRIx64, static_cast<uint64_t>(XXH3_64bits(m.group.data(), m.group.size())));
+  std::string lock_dir = dd.path() + "/jobs/" + hex;
+  KAPPA_RETURN_IF_ERROR(make_dirs(lock_dir));
+  auto lock = partition_lock::acquire_writer(lock_dir, "job " + m.group);
+  if (!lock.ok())
+    return lock.status().is_busy() ? Status::Busy("cannot run job " + m.group + " twice at once: " +
+                                                  lock.status().message())
+                                   : lock.status();
+  m.lock = std::move(lock.value());
+
+  auto stored = dd.catalog()->job_definition_of(m.group);
+  if (stored.ok()) {
+    if (stored->input != o.input)
+      return Status::Invalid("job " + m.group + " was checkpointed reading topic " + stored->input + ", not " +
+                             o.input + "; use another --output (or --group) for a new job");
+    if (stored->options != m.def.options)
+      return Status::Invalid("job " + m.group + " was checkpointed with other options (" +
+                             option_differences(stored->options, m.def.options) +
+                             "); to reprocess with new options write to a new --output topic (or --group), "
+                             "or delete this job's state with `kappa group delete " + m.group + "`");
+  } else if (!stored.status().is_not_found()) {
+    return stored.status();
+  }
+  KAPPA_ASSIGN_OR_RETURN(m.output, output_topic(dd, o.output, m.input, "--output"));
+  m.has_late = !o.late_output.empty();
+  if (m.has_late) {
+    KAPPA_ASSIGN_OR_RETURN(m.late, output_topic(dd, o.late_output, m.input, "--late-output"));
+  }
+
+  KAPPA_ASSIGN_OR_RETURN(auto cps, dd.catalog()->checkpoints(m.group));
+  for (int32_t p = 0; p < m.input.partitions; p++) {
+    auto s = std::make_unique<partition_run>();
+    s->partition = p;
+    for (const auto& cp : cps)
+      if (cp.partition == p) s->cp = cp;
+    bool fresh = s->cp.checkpoints == 0;
+    s->cp.partition = p;
+    KAPPA_RETURN_IF_ERROR(m.restore(*s));
+    if (fresh) {
+      // The first checkpoint records where the outputs began, so a crash
+      // before the next one cuts them back to here.
+      KAPPA_RETURN_IF_ERROR(m.checkpoint(*s));
+    }
+    m.parts.push_back(std::move(s));
+  }
+  return job;
+}
+
+session_job::~session_job() = default;
+const std::string& session_job::group() const { return impl_->group; }
+
+Status session_job::impl::restore(partition_run& s) {
+  int32_t p = s.partition;
+  session_task_options to;
+  to.fields = session_fields{o.key_field, o.time_field, o.count_by, o.sum_field, o.watermark_field};
+  to.gap = o.gap_ms;
+  to.max_out_of_orderness = o.max_out_of_orderness_ms;
+  to.allowed_lateness = o.allowed_lateness_ms;
+  partition_run* sp = &s;
+  s.task = std::make_unique<session_task>(
+      to,
+      [this, sp](std::string_view key, int64_t ts, std::string_view value) {
+        if (!sp->error.ok()) return;
+        sp->error = sp->out->append(ts, bytes_view::of(key), bytes_view::of(value));
+      },
+      [this, sp](std::string_view, const std::string* why) { reject(*sp, why); });
+
+  KAPPA_ASSIGN_OR_RETURN(s.out, dd->open_appender(output, p));
+  if (has_late) {
+    KAPPA_ASSIGN_OR_RETURN(s.late, dd->open_appender(late, p));
+  }
+  KAPPA_ASSIGN_OR_RETURN(s.reader, dd->open_reader(input, p, o.read_archive));
+  KAPPA_ASSIGN_OR_RETURN(int64_t end, s.reader->log_end_offset());
+  if (!o.follow) s.stop_at = end;
+
+  if (s.cp.checkpoints == 0) {
+    s.next = o.from_latest ? end : s.reader->log_start_offset();
+    s.cp.output_end = s.out->next_offset();
+    s.cp.late_end = has_late ? s.late->next_offset() : -1;
+    if (s.cp.output_end > 0)
+      say("output topic " + o.output + " partition " + std::to_string(p) + " already holds " +
+          std::to_string(s.cp.output_end) + " record(s); job " + group + " starts fresh and appends after them");
+  } else {
+    // Back to the checkpoint: the window state and watermark it recorded,
+    // and outputs cut back to their checkpointed ends.
+    s.task->restore_watermark(s.cp.watermark);
+    session_windows& ws = s.task->windows();
+    KAPPA_RETURN_IF_ERROR(dd->catalog()->scan_state(group, p, [&](std::string_view key, std::string_view enc) {
+      return ws.restore(std::string(key), enc);
+    }));
+    auto cut = [&](partition_appender& a, int64_t to, const std::string& topic) -> Status {
+      int64_t at = a.next_offset();
+      if (at < to)
+        return Status::Corruption(partition_name(topic, p) + " ends at offset " + std::to_string(at) +
+                                  ", before offset " + std::to_string(to) + " where job " + group +
+                                  "'s checkpoint says its output reached: records it wrote are gone (was the topic "
+                                  "deleted?); start the job over with `kappa group delete " +
+                                  group + "` or write to a new --output");
+      if (at > to) {
+        KAPPA_RETURN_IF_ERROR(a.truncate_to(to));
+        say(partition_name(topic, p) + ": removed offsets " + std::to_string(to) + ".." + std::to_string(at - 1) +
+            " written after job " + group + "'s last checkpoint; they will be written again");
+      }
+      return Status::OK();
+    };
+    KAPPA_RETURN_IF_ERROR(cut(*s.out, s.cp.output_end, o.output));
+    if (has_late) {
+      if (s.cp.late_end < 0) s.cp.late_end = s.late->next_offset();
+      KAPPA_RETURN_IF_ERROR(cut(*s.late, s.cp.late_end, o.late_output));
+    }
+    s.next = s.cp.input_next;
+    int64_t start = s.reader->log_start_offset();
+    if (s.next < start) {
+      say(where(p) + ": job " + group + " checkpointed offset " + std::to_string(s.next) +
+          ", which retention has removed; resuming at the log start " + std::to_string(start));
+      s.next = start;
+    }
+  }
+  KAPPA_RETURN_IF_ERROR(s.reader->seek(s.next));
+  s.lag.store(std::max<int64_t>(0, end - s.next));
+  s.last_checkpoint_ms = wall_ms();
+  publish(s);
+  return Status::OK();
+}
+
+void session_job::impl::reject(partition_run& s, const std::string* why) {
+  uint64_t malformed = s.task->stats().malformed + s.null_values;
+  if (why && malformed <= 10)
+    say(where(s.partition) + " offset " + std::to_string(s.current->offset) + ": malformed event (" + *why + ")" +
+        (has_late ? ", written to " + o.late_output : ", counted and skipped (--late-output would keep it)"));
+  if (!has_late || !s.error.ok()) return;
+  // The input record unchanged, plus a header saying why for a malformed
+  // one (a late one is late by definition).
+  const record_view& r = *s.current;
+  s.headers.clear();
+  record_header h;
+  for (int32_t i = 0; record_header_at(r, i, &h); i++) s.headers.push_back(h);
+  if (why) s.headers.push_back(record_header{"kappa.error", bytes_view::of(*why)});
+  s.error = s.late->append(r.timestamp, r.key, r.value, s.headers);
+}
+
+partition_checkpoint session_job::impl::current(const partition_run& s) const {
+  const session_task_stats& st = s.task->stats();
+  partition_checkpoint cp = s.cp;
+  cp.input_next = s.next;
+  cp.watermark = s.task->watermark();
+  cp.output_end = s.out->next_offset();
+  cp.late_end = s.late ? s.late->next_offset() : -1;
+  cp.events = s.base.events + st.events;
+  cp.sessions = s.base.sessions + st.sessions;
+  cp.late = s.base.late + st.late;
+  cp.malformed = s.base.malformed + st.malformed + s.null_values;
+  cp.open_sessions = s.task->windows().open_windows();
+  return cp;
+}
+
+void session_job::impl::publish(partition_run& s) {
+  partition_checkpoint c = current(s);
+  s.events.store(c.events, std::memory_order_relaxed);
+  s.sessions.store(c.sessions, std::memory_order_relaxed);
+  s.late_n.store(c.late, std::memory_order_relaxed);
+  s.malformed.store(c.malformed, std::memory_order_relaxed);
+  s.open_sessions.store(c.open_sessions, std::memory_order_relaxed);
+  s.watermark.store(c.watermark, std::memory_order_relaxed);
+}
+
+Status session_job::impl::checkpoint(partition_run& s) {
+  // Outputs first: what the checkpoint says was written must be durable.
+  KAPPA_RETURN_IF_ERROR(s.out->sync());
+  if (s.late) KAPPA_RETURN_IF_ERROR(s.late->sync());
+  partition_checkpoint cp = current(s);
+  cp.checkpoints++;
+  cp.time_ms = wall_ms();
+  session_windows& ws = s.task->windows();
+  KAPPA_RETURN_IF_ERROR(dd->catalog()->commit_checkpoint(group, def, cp, [&](checkpoint_writer& w) {
+    Status st;
+    ws.take_changes([&](const std::string& key, const std::string* enc) {
+      if (st.ok()) st = enc ? w.put_state(key, *enc) : w.erase_state(key);
+    });
+    return st;
+  }));
+  s.cp = cp;
+  s.dirty = false;
+  s.last_checkpoint_ms = wall_ms();
+  checkpoints.fetch_add(1, std::memory_order_relaxed);
+  publish(s);
+  return Status::OK();
+}
+
+// Feeds one batch of input records. *progressed is set when records were
+// read (or damage was reported).
+Status session_job::impl::step(partition_run& s, bool* progressed) {
+  constexpr size_t kMany = 512;
+  static thread_local std::vector<record_view> recs(kMany);
+  if (s.next >= s.stop_at) {
+    s.done = true;
+    return Status::OK();
+  }
+  size_t n = 0;
+  KAPPA_ASSIGN_OR_RETURN(auto r, s.reader->next_many(recs.data(), kMany, &n));
+  if (int64_t from, to; s.reader->take_removed_gap(&from, &to)) {
+    say(where(s.partition) + ": offsets " + std::to_string(from) + ".." + std::to_string(to - 1) +
+        " were removed by retention before job " + group + " read them; continuing at " + std::to_string(to));
+    s.next = to;
+    s.dirty = true;
+  }
+  if (r == partition_reader::status::end) {
+    if (!o.follow) s.done = true;
+    return Status::OK();
+  }
+  if (r == partition_reader::status::corrupt) {
+    const auto& c = s.reader->corruption();
+    return Status::Corruption("cannot read offset " + std::to_string(c.offset) + " of " + where(s.partition) +
+                              ", segment " + c.segment + ", position " + std::to_string(c.position) + ": " + c.why +
+                              "; run `kappa verify " + o.input + "` for details");
+  }
+  *progressed = true;
+  static const std::string kNullWhy = "record value is null (no JSON event)";
+  for (size_t i = 0; i < n; i++) {
+    const record_view& rec = recs[i];
+    if (rec.offset >= s.stop_at) {
+      s.done = true;
+      break;
+    }
+    s.current = &rec;
+    if (rec.value.is_null()) {
+      s.null_values++;
+      reject(s, &kNullWhy);
+    } else {
+      s.task->feed(rec.value.view());
+    }
+    s.next = rec.offset + 1;
+    if (!s.error.ok()) return s.error;
+  }
+  s.current = nullptr;
+  s.dirty = true;
+  s.processed.fetch_add(n, std::memory_order_relaxed);
+  return Status::OK();
+}
+
+Status session_job::impl::work(const std::vector<partition_run*>& mine) {
+  log_watcher watcher;
+  if (o.follow)
+    for (auto* s : mine) KAPPA_RETURN_IF_ERROR(watcher.add(dd->partition_dir(o.input, s->partition)));
+  for (;;) {
+    bool progressed = false, all_done = true;
+    for (auto* s : mine) {
+      if (s->done) continue;
+      all_done = false;
+      for (int turn = 0; turn < 16 && !s->done && !stop->load(std::memory_order_relaxed); turn++) {
+        bool p = false;
+        KAPPA_RETURN_IF_ERROR(step(*s, &p));
+        if (!p) break;
+        progressed = true;
+      }
+      publish(*s);
+      if (s->dirty && wall_ms() - s->last_checkpoint_ms >= o.checkpoint_interval_ms)
+        KAPPA_RETURN_IF_ERROR(checkpoint(*s));
+    }
+    if (all_done || stop->load(std::memory_order_relaxed)) break;
+    if (!progressed) {
+      // Caught up: make what was produced visible and durable, note the
+      // lag, and sleep until something is appended.
+      for (auto* s : mine) {
+        if (s->dirty) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
+        if (auto end = s->reader->log_end_offset(); end.ok()) s->lag.store(std::max<int64_t>(0, end.value() - s->next));
+      }
+      if (o.follow) KAPPA_RETURN_IF_ERROR(watcher.wait(200));
+    }
+  }
+  // The end of this run. A finite replay that reached the end of its input
+  // (not one asked to stop) fires what is still open.
+  for (auto* s : mine) {
+    if (o.flush_at_end && !o.follow && s->done && !stop->load(std::memory_order_relaxed)) {
+      s->current = nullptr;
+      s->task->finish();
+      KAPPA_RETURN_IF_ERROR(s->error);
+      s->dirty = true;
+    }
+    if (s->dirty || s->next != s->cp.input_next) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
+    if (auto end = s->reader->log_end_offset(); end.ok()) s->lag.store(std::max<int64_t>(0, end.value() - s->next));
+  }
+  return Status::OK();
+}
+
+Status session_job::run() {
+  impl& m = *impl_;
+  size_t n = m.o.threads > 0 ? static_cast<size_t>(m.o.threads) : std::max(1u, std::thread::hardware_concurrency());
+  n = std::min(n, m.parts.size());
+  std::vector<std::vector<partition_run*>> shares(n);
+  for (size_t i = 0; i < m.parts.size(); i++) shares[i % n].push_back(m.parts[i].get());
+  auto worker = [&m](const std::vector<partition_run*>* mine) {
+    Status st = m.work(*mine);
+    if (!st.ok()) m.fail(st);
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < n; i++) threads.emplace_back(worker, &shares[i]);
+  worker(&shares[0]);
+  for (auto& t : threads) t.join();
+  std::lock_guard<std::mutex> g(m.error_mu);
+  return m.first_error;
+}
+
+session_job_stats session_job::stats() const {
+  session_job_stats st;
+  st.checkpoints = impl_->checkpoints.load(std::memory_order_relaxed);
+  bool first = true;
+  for (const auto& s : impl_->parts) {
+    st.events += s->events.load(std::memory_order_relaxed);
+    st.sessions += s->sessions.load(std::memory_order_relaxed);
+    st.late += s->late_n.load(std::memory_order_relaxed);
+    st.malformed += s->malformed.load(std::memory_order_relaxed);
+    st.open_sessions += s->open_sessions.load(std::memory_order_relaxed);
+    st.lag += s->lag.load(std::memory_order_relaxed);
+    st.processed_this_run += s->processed.load(std::memory_order_relaxed);
+    int64_t wm = s->watermark.load(std::memory_order_relaxed);
+    st.min_watermark = first ? wm : std::min(st.min_watermark, wm);
+    first = false;
+  }
+  return st;
+}
+
+}  // namespace kappa
