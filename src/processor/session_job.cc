@@ -248,6 +248,7 @@ Result<std::unique_ptr<session_job>> session_job::open(data_dir& dd, const sessi
       if (cp.partition == p) s->cp = cp;
     bool fresh = s->cp.checkpoints == 0;
     s->cp.partition = p;
+    s->base = s->cp;
     KAPPA_RETURN_IF_ERROR(m.restore(*s));
     if (fresh) {
       // The first checkpoint records where the outputs began, so a crash
@@ -287,6 +288,8 @@ Status session_job::impl::restore(partition_run& s) {
   if (!o.follow) s.stop_at = end;
 
   if (s.cp.checkpoints == 0) {
+    KAPPA_RETURN_IF_ERROR(s.out->open_now());
+    if (s.late) KAPPA_RETURN_IF_ERROR(s.late->open_now());
     s.next = o.from_latest ? end : s.reader->log_start_offset();
     s.cp.output_end = s.out->next_offset();
     s.cp.late_end = has_late ? s.late->next_offset() : -1;
@@ -301,26 +304,27 @@ Status session_job::impl::restore(partition_run& s) {
     KAPPA_RETURN_IF_ERROR(dd->catalog()->scan_state(group, p, [&](std::string_view key, std::string_view enc) {
       return ws.restore(std::string(key), enc);
     }));
-    auto cut = [&](partition_appender& a, int64_t to, const std::string& topic) -> Status {
-      int64_t at = a.next_offset();
+    auto cut = [&](partition_appender& a, const topic_meta& t, int64_t to) -> Status {
+      int64_t at;
+      {
+        KAPPA_ASSIGN_OR_RETURN(auto r, dd->open_reader(t, p));
+        KAPPA_ASSIGN_OR_RETURN(at, r->log_end_offset());
+      }
       if (at < to)
-        return Status::Corruption(partition_name(topic, p) + " ends at offset " + std::to_string(at) +
+        return Status::Corruption(partition_name(t.name, p) + " ends at offset " + std::to_string(at) +
                                   ", before offset " + std::to_string(to) + " where job " + group +
                                   "'s checkpoint says its output reached: records it wrote are gone (was the topic "
                                   "deleted?); start the job over with `kappa group delete " +
                                   group + "` or write to a new --output");
       if (at > to) {
         KAPPA_RETURN_IF_ERROR(a.truncate_to(to));
-        say(partition_name(topic, p) + ": removed offsets " + std::to_string(to) + ".." + std::to_string(at - 1) +
-            " written after job " + group + "'s last checkpoint; they will be written again");
+        say(partition_name(t.name, p) + ": removed offsets " + std::to_string(to) + ".." + std::to_string(at - 1) +
+            ", written after job " + group + "'s last checkpoint; processing resumes from there and writes them again");
       }
-      return Status::OK();
+      return a.open_now();
     };
-    KAPPA_RETURN_IF_ERROR(cut(*s.out, s.cp.output_end, o.output));
-    if (has_late) {
-      if (s.cp.late_end < 0) s.cp.late_end = s.late->next_offset();
-      KAPPA_RETURN_IF_ERROR(cut(*s.late, s.cp.late_end, o.late_output));
-    }
+    KAPPA_RETURN_IF_ERROR(cut(*s.out, output, s.cp.output_end));
+    if (has_late) KAPPA_RETURN_IF_ERROR(cut(*s.late, late, s.cp.late_end));
     s.next = s.cp.input_next;
     int64_t start = s.reader->log_start_offset();
     if (s.next < start) {
