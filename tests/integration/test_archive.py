@@ -111,5 +111,27 @@ def test_interrupted_move_is_read_once(k):
     check([o for o, _ in got] == list(range(200)), "after the move completes, still each offset once")
 
 
+def test_sessionize_replays_through_the_archive(k):
+    """`sessionize --archive` replays the archived history too: the same sessions as the
+    same events in a topic that never archived anything."""
+    archive_topic(k, "clicks", "--config", "segment.bytes=4096", "--config", "retention.bytes=8000")
+    k.create("plain", "--config", "retention.ms=-1")
+    events = ['{"u":"u%d","t":%d}' % (i % 7, 1000 * i) for i in range(600)]
+    for i in range(0, 600, 100):
+        k.produce("clicks", events[i:i + 100])
+    k.produce("plain", events)
+    check(k.offsets_values("clicks")[0][0] > 0, "part of the input is only in the archive")
+    job = ["--key-field", "u", "--time-field", "t", "--gap", "5s", "--flush-at-end"]
+    k.ok("sessionize", "--input", "plain", "--output", "s-plain", *job)
+    r = k.ok("sessionize", "--input", "clicks", "--output", "s-archive", "--archive", *job)
+    check("600 events" in r.errtext, "every archived and live event was read: %s" % short(r.err))
+    want = k.values("s-plain")
+    # A user's events are 7 s apart, more than the 5 s gap: one session each.
+    check(len(want) == 600, "one session per event: %d" % len(want))
+    check(k.values("s-archive") == want, "archive + live replay gives the sessions of the whole history")
+    r = k.ok("sessionize", "--input", "clicks", "--output", "s-live", *job)
+    check("600 events" not in r.errtext, "without --archive only the live part is read: %s" % short(r.err))
+
+
 if __name__ == "__main__":
     run_tests(globals())
