@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <vector>
 
 #include "util/json_string.h"
 
@@ -22,29 +23,34 @@ void append_session_json(const fired_session& s, const session_json_options& o, 
   out->append(",\"window_end\":");
   append_int(out, s.end);
   out->append(",\"count\":");
-  append_int(out, s.agg.count);
+  append_int(out, s.count);
   if (o.counts) {
-    std::vector<const std::pair<std::string, int64_t>*> sorted;
-    for (const auto& c : s.agg.counts) sorted.push_back(&c);
-    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    auto by_value = [](const value_count& a, const value_count& b) { return a.value < b.value; };
+    std::span<const value_count> counts = s.counts;
+    std::vector<value_count> sorted;  // only for a caller that did not sort them
+    if (!std::is_sorted(counts.begin(), counts.end(), by_value)) {
+      sorted.assign(counts.begin(), counts.end());
+      std::sort(sorted.begin(), sorted.end(), by_value);
+      counts = sorted;
+    }
     out->append(",\"counts\":{");
-    for (size_t i = 0; i < sorted.size(); i++) {
+    for (size_t i = 0; i < counts.size(); i++) {
       if (i) out->push_back(',');
-      append_json_string(*out, sorted[i]->first);
+      append_json_string(*out, counts[i].value);
       out->push_back(':');
-      append_int(out, sorted[i]->second);
+      append_int(out, counts[i].count);
     }
     out->push_back('}');
   }
   if (o.sum) {
     out->append(",\"sum\":");
-    if (!s.agg.sum_is_float) {
-      append_int(out, s.agg.sum_int);
-    } else if (!std::isfinite(s.agg.sum_float)) {
+    if (!s.sum_is_float) {
+      append_int(out, s.sum_int);
+    } else if (!std::isfinite(s.sum_float)) {
       out->append("null");  // JSON has no infinity
     } else {
       char b[32];
-      auto r = std::to_chars(b, b + sizeof b, s.agg.sum_float);
+      auto r = std::to_chars(b, b + sizeof b, s.sum_float);
       out->append(b, r.ptr);
     }
   }

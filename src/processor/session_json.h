@@ -17,7 +17,8 @@ struct session_json_options {
   bool sum = false;     // --sum-field given
 };
 
-// Appends the JSON value of `s` to *out.
+// Appends the JSON value of `s` to *out. s.counts in byte order of the
+// values, as session_windows gives them (others are sorted here, slower).
 void append_session_json(const fired_session& s, const session_json_options& o, std::string* out);
 
 }  // namespace kappa

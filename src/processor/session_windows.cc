@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "util/big_endian.h"
@@ -10,176 +11,365 @@
 
 namespace kappa {
 
-void session_aggregate::merge(const session_aggregate& o) {
-  count += o.count;
-  for (const auto& [value, n] : o.counts) {
-    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == value; });
-    if (it == counts.end())
-      counts.emplace_back(value, n);
-    else
-      it->second += n;
+namespace {
+
+// Grows v's capacity by half when it is full, so that state held stays
+// within 1.5x of state used (std::vector would double).
+template <class T>
+void make_room(std::vector<T>& v) {
+  if (v.size() == v.capacity()) v.reserve(v.capacity() + v.capacity() / 2 + 16);
+}
+
+}  // namespace
+
+void session_windows::sum::merge(const sum& o) {
+  if (o.is_float && !is_float) {
+    f = static_cast<double>(i);
+    is_float = true;
   }
-  if (o.sum_is_float && !sum_is_float) {
-    sum_float = static_cast<double>(sum_int);
-    sum_is_float = true;
-  }
-  if (sum_is_float)
-    sum_float += o.sum_is_float ? o.sum_float : static_cast<double>(o.sum_int);
+  if (is_float)
+    f += o.is_float ? o.f : static_cast<double>(o.i);
   else
-    sum_int += o.sum_int;
+    i = static_cast<int64_t>(static_cast<uint64_t>(i) + static_cast<uint64_t>(o.i));  // wraps, never UB
 }
 
-int64_t session_windows::cleanup_time(const window& w) const {
-  int64_t max_ts = w.end - 1;
-  return max_ts > INT64_MAX - o_.allowed_lateness ? INT64_MAX : max_ts + o_.allowed_lateness;
+uint32_t session_windows::new_key(std::string_view key, uint64_t h) {
+  uint32_t k = keys_.insert(key, h);
+  if (k >= kMaxKeys) std::abort();  // 2^29 keys: the window's key field is full
+  if (k == heads_.size()) {
+    make_room(heads_);
+    heads_.push_back(kNil);
+  } else {
+    heads_[k] = kNil;
+  }
+  return k;
 }
 
-session_windows::window* session_windows::find(const std::string& key, int64_t start, int64_t end) {
-  auto it = keys_.find(key);
-  if (it == keys_.end()) return nullptr;
-  for (auto& w : it->second)
-    if (w.start == start && w.end == end) return &w;
-  return nullptr;
+uint32_t session_windows::alloc_slot() {
+  if (free_slot_ != kNil) {
+    uint32_t s = free_slot_;
+    free_slot_ = windows_[s].next;
+    return s;
+  }
+  if (windows_.size() >= kDirty - 1) std::abort();  // 2^31 windows: slot numbers are full
+  make_room(windows_);
+  windows_.emplace_back();
+  // Parallel arrays follow the slab's capacity (so they grow as rarely).
+  counts_.resize(windows_.capacity());
+  if (!sums_.empty() && sums_.size() < windows_.capacity()) {
+    sums_.reserve(windows_.capacity());
+    sums_.resize(windows_.capacity());
+  }
+  return static_cast<uint32_t>(windows_.size() - 1);
 }
 
-void session_windows::fire(const std::string& key, window& w, std::vector<fired_session>* fired) {
-  fired->push_back(fired_session{key, w.start, w.end, w.agg, w.emitted});
-  w.pending = false;
-  w.emitted = true;
-  changed_.insert(key);
+void session_windows::free_slot(uint32_t slot) {
+  counts_.clear(slot);
+  if (!sums_.empty()) sums_[slot] = sum{};
+  windows_[slot].zombie = 0;
+  windows_[slot].next = free_slot_;
+  free_slot_ = slot;
 }
 
-void session_windows::schedule(const std::string& key, const window& w) {
-  if (w.pending) fire_timers_.push(timer{w.end - 1, key, w.start, w.end});
-  cleanup_timers_.push(timer{cleanup_time(w), key, w.start, w.end});
+void session_windows::push_timer(int64_t time, uint32_t slot) {
+  make_room(timers_);
+  timers_.push_back(timer{time, slot});
+  std::push_heap(timers_.begin(), timers_.end(), [](const timer& a, const timer& b) { return a.time > b.time; });
+}
+
+void session_windows::unlink(uint32_t slot) {
+  uint32_t k = windows_[slot].key;
+  uint32_t s = head(k);
+  if (s == slot) {
+    set_head(k, windows_[slot].next);
+    return;
+  }
+  while (windows_[s].next != slot) s = windows_[s].next;
+  windows_[s].next = windows_[slot].next;
+}
+
+session_windows::sum session_windows::get_sum(uint32_t slot) const { return sums_.empty() ? sum{} : sums_[slot]; }
+
+void session_windows::put_sum(uint32_t slot, const sum& s) {
+  if (sums_.empty()) {
+    if (!s.is_float && s.i == 0) return;  // still no sums anywhere
+    sums_.reserve(windows_.capacity());
+    sums_.resize(windows_.capacity());
+  }
+  sums_[slot] = s;
+}
+
+void session_windows::append_fired(uint32_t slot, bool late_update, std::vector<fired_session>* fired) {
+  const window& w = windows_[slot];
+  fired_session f;
+  f.key = keys_.key(w.key);
+  f.start = w.start;
+  f.end = w.end;
+  f.count = counts_.total(slot);
+  sum s = get_sum(slot);
+  f.sum_int = s.i;
+  f.sum_float = s.f;
+  f.sum_is_float = s.is_float;
+  f.late_update = late_update;
+  // The counts go to fired_counts_; the span is set once all are there
+  // (the vector may move while it fills).
+  entries_.clear();
+  counts_.entries(slot, &entries_);
+  std::sort(entries_.begin(), entries_.end(),
+            [&](const auto& a, const auto& b) { return counts_.value(a.first) < counts_.value(b.first); });
+  size_t begin = fired_counts_.size();
+  for (const auto& [v, n] : entries_) fired_counts_.push_back(value_count{counts_.value(v), n});
+  fired->push_back(f);
+  fired_spans_.push_back({fired->size() - 1, begin, fired_counts_.size() - begin});
+}
+
+void session_windows::finish_fired(std::vector<fired_session>* fired) {
+  for (const auto& sp : fired_spans_)
+    (*fired)[sp.index].counts = std::span<const value_count>(fired_counts_.data() + sp.begin, sp.length);
+  fired_spans_.clear();
 }
 
 bool session_windows::add(const session_event& e, std::vector<fired_session>* fired) {
+  fired_counts_.clear();
   int64_t end = e.time > INT64_MAX - o_.gap ? INT64_MAX : e.time + o_.gap;
-  auto [it, created] = keys_.try_emplace(std::string(e.key));
-  auto& ws = it->second;
-  // The run of existing windows the new one intersects (touching counts).
-  auto first = std::find_if(ws.begin(), ws.end(), [&](const window& w) { return w.end >= e.time; });
-  auto last = first;
-  while (last != ws.end() && last->start <= end) ++last;
-  window m{e.time, end, false, false, {}};
-  for (auto w = first; w != last; ++w) {
-    m.start = std::min(m.start, w->start);
-    m.end = std::max(m.end, w->end);
-    m.emitted |= w->emitted;
-    m.agg.merge(w->agg);
+  uint64_t h = key_table::hash(e.key);
+  uint32_t k = keys_.find(e.key, h);
+  // The run of the key's windows that [e.time, end) intersects (touching
+  // counts) starts at `first`, after `prev`.
+  uint32_t prev = kNil, first = kNil;
+  if (k != key_table::kNone) {
+    for (uint32_t s = head(k); s != kNil; prev = s, s = windows_[s].next) {
+      if (windows_[s].end >= e.time) {
+        first = s;
+        break;
+      }
+    }
   }
-  // Late only when nothing live was joined (a live window is never late).
-  if (first == last && cleanup_time(m) <= wm_) {
-    if (created) keys_.erase(it);
-    return false;
-  }
-  m.agg.count++;
-  if (e.has_count_value) {
-    auto c = std::find_if(m.agg.counts.begin(), m.agg.counts.end(),
-                          [&](const auto& p) { return p.first == e.count_value; });
-    if (c == m.agg.counts.end())
-      m.agg.counts.emplace_back(std::string(e.count_value), 1);
+  uint32_t value = e.has_count_value ? counts_.intern(e.count_value) : count_table::kNoValue;
+  sum event_sum{e.sum_int, e.sum_float, e.sum_is_float};
+
+  if (first == kNil || windows_[first].start > end) {
+    // A window of its own. Late only now: a live window is never late.
+    if (cleanup_time(end) <= wm_) return false;
+    if (k == key_table::kNone) k = new_key(e.key, h);
+    uint32_t s = alloc_slot();
+    window& w = windows_[s];
+    w.start = e.time;
+    w.end = end;
+    w.key = k;
+    w.pending = 0;
+    w.emitted = 0;
+    w.zombie = 0;
+    w.next = first;
+    if (prev == kNil)
+      set_head(k, s);
     else
-      c->second++;
+      windows_[prev].next = s;
+    counts_.increment(s, value);
+    if (e.has_sum) put_sum(s, event_sum);
+    open_++;
+    mark_dirty(k);
+    if (end - 1 <= wm_) {
+      w.emitted = 1;  // a firing within allowed lateness; supersedes nothing
+      append_fired(s, false, fired);
+      finish_fired(fired);
+    } else {
+      w.pending = 1;
+    }
+    push_timer(due(w), s);
+    return true;
   }
-  if (e.has_sum) {
-    session_aggregate one;
-    one.sum_is_float = e.sum_is_float;
-    one.sum_int = e.sum_int;
-    one.sum_float = e.sum_float;
-    m.agg.merge(one);
+
+  uint32_t last = first;
+  size_t n = 1;
+  bool emitted = windows_[first].emitted;
+  while (windows_[last].next != kNil && windows_[windows_[last].next].start <= end) {
+    last = windows_[last].next;
+    emitted |= windows_[last].emitted;
+    n++;
   }
-  open_ -= static_cast<size_t>(last - first);
-  auto pos = ws.erase(first, last);
-  window& w = *ws.insert(pos, std::move(m));
-  open_++;
-  changed_.insert(it->first);
-  if (w.end - 1 <= wm_)
-    fire(it->first, w, fired);  // a late firing, within allowed lateness
-  else
-    w.pending = true;
-  schedule(it->first, w);
+  int64_t m_start = std::min(e.time, windows_[first].start);
+  int64_t m_end = std::max(end, windows_[last].end);
+  bool pending = m_end - 1 > wm_;
+  uint32_t keeper = first;
+  bool moved = false;
+  if (n == 1 && (!pending || windows_[first].pending)) {
+    // The common case: the event lands in (or extends) one window, in
+    // place. Its timer entry is due no later than the window now is.
+    if (e.has_sum) {
+      sum s = get_sum(first);
+      s.merge(event_sum);
+      put_sum(first, s);
+    }
+  } else {
+    // Windows merge (or a fired window pends again). The result keeps the
+    // slot of one whose timer entry is due no later than the result: any
+    // if the result fires now (it is then due at its cleanup), else one
+    // that was pending. Failing that it moves to a new slot with a new
+    // entry. The others turn into zombies.
+    keeper = kNil;
+    for (uint32_t s = first, i = 0; i < n; s = windows_[s].next, i++)
+      if (!pending || windows_[s].pending) {
+        keeper = s;
+        break;
+      }
+    moved = keeper == kNil;
+    if (moved) keeper = alloc_slot();
+    uint32_t after = windows_[last].next;
+    sum acc;  // in start order, as a fold over the merged windows adds them
+    for (uint32_t s = first, i = 0; i < n; i++) {
+      uint32_t next = windows_[s].next;
+      acc.merge(get_sum(s));
+      if (s != keeper) {
+        counts_.merge(keeper, s);
+        if (!sums_.empty()) sums_[s] = sum{};
+        windows_[s].zombie = 1;
+      }
+      s = next;
+    }
+    if (e.has_sum) acc.merge(event_sum);
+    put_sum(keeper, acc);
+    window& w = windows_[keeper];
+    w.key = k;
+    w.zombie = 0;
+    w.next = after;
+    if (prev == kNil)
+      set_head(k, keeper);
+    else
+      windows_[prev].next = keeper;
+    open_ -= n - 1;
+  }
+  window& w = windows_[keeper];
+  w.start = m_start;
+  w.end = m_end;
+  counts_.increment(keeper, value);
+  mark_dirty(k);
+  if (!pending) {
+    w.pending = 0;
+    w.emitted = 1;
+    append_fired(keeper, emitted, fired);  // a late firing, within allowed lateness
+    finish_fired(fired);
+  } else {
+    w.pending = 1;
+    w.emitted = emitted;
+  }
+  if (moved) push_timer(due(w), keeper);
   return true;
 }
 
 void session_windows::advance_watermark(int64_t wm, std::vector<fired_session>* fired) {
+  fired_counts_.clear();
   if (wm <= wm_) return;
   wm_ = wm;
-  // Fire first: a window whose fire and cleanup come in the same step
-  // emits before it goes.
-  while (!fire_timers_.empty() && fire_timers_.top().time <= wm_) {
-    timer t = fire_timers_.top();
-    fire_timers_.pop();
-    window* w = find(t.key, t.start, t.end);
-    if (w && w->pending) fire(t.key, *w, fired);
+  firing_.clear();
+  dropped_.clear();
+  auto later = [](const timer& a, const timer& b) { return a.time > b.time; };
+  while (!timers_.empty() && timers_.front().time <= wm) {
+    uint32_t s = timers_.front().slot;
+    std::pop_heap(timers_.begin(), timers_.end(), later);
+    timers_.pop_back();
+    window& w = windows_[s];
+    if (w.zombie) {
+      free_slot(s);
+      continue;
+    }
+    // Catch the window up with the watermark: fire, then maybe drop (a
+    // window whose fire and cleanup come in one step emits before it goes).
+    if (w.pending && w.end - 1 <= wm) {
+      firing_.push_back(pending_fire{s, static_cast<bool>(w.emitted)});
+      w.pending = 0;
+      w.emitted = 1;
+      mark_dirty(w.key);
+    }
+    if (cleanup_time(w.end) <= wm) {
+      unlink(s);
+      open_--;
+      mark_dirty(w.key);
+      dropped_.push_back(s);  // freed once its contents are out
+    } else {
+      push_timer(due(w), s);  // came due early: the window grew since
+    }
   }
-  while (!cleanup_timers_.empty() && cleanup_timers_.top().time <= wm_) {
-    timer t = cleanup_timers_.top();
-    cleanup_timers_.pop();
-    auto it = keys_.find(t.key);
-    if (it == keys_.end()) continue;
-    auto& ws = it->second;
-    auto w = std::find_if(ws.begin(), ws.end(), [&](const window& x) { return x.start == t.start && x.end == t.end; });
-    if (w == ws.end()) continue;
-    ws.erase(w);
-    open_--;
-    changed_.insert(t.key);
-    if (ws.empty()) keys_.erase(it);
-  }
+  if (firing_.size() > 1)
+    std::sort(firing_.begin(), firing_.end(), [&](const pending_fire& a, const pending_fire& b) {
+      const window& x = windows_[a.slot];
+      const window& y = windows_[b.slot];
+      if (x.end != y.end) return x.end < y.end;
+      return keys_.key(x.key) < keys_.key(y.key);
+    });
+  for (const auto& f : firing_) append_fired(f.slot, f.late_update, fired);
+  finish_fired(fired);
+  for (uint32_t s : dropped_) free_slot(s);
 }
 
 // Encoding of one key's windows (in checkpoints, never in the log):
 //   varint window count, then per window: start, end (varints), flags
 //   (bit 0 pending, 1 emitted, 2 float sum), count, sum (varint, or 8-byte
 //   IEEE double), varint number of counts, each (varint length, bytes,
-//   varint count); then XXH3-64 of all that, 8 bytes big-endian.
+//   varint count) in byte order of the values; then XXH3-64 of all that,
+//   8 bytes big-endian.
 static void put_varint(std::string& out, int64_t v) {
   char b[10];
   out.append(b, static_cast<size_t>(varint::put(b, v) - b));
 }
 
+void session_windows::encode(uint32_t key, std::string* out) {
+  std::string& enc = *out;
+  enc.clear();
+  size_t n = 0;
+  for (uint32_t s = head(key); s != kNil; s = windows_[s].next) n++;
+  put_varint(enc, static_cast<int64_t>(n));
+  for (uint32_t s = head(key); s != kNil; s = windows_[s].next) {
+    const window& w = windows_[s];
+    sum sm = get_sum(s);
+    put_varint(enc, w.start);
+    put_varint(enc, w.end);
+    enc.push_back(static_cast<char>((w.pending ? 1 : 0) | (w.emitted ? 2 : 0) | (sm.is_float ? 4 : 0)));
+    put_varint(enc, counts_.total(s));
+    if (sm.is_float) {
+      char b[8];
+      uint64_t bits;
+      std::memcpy(&bits, &sm.f, 8);
+      be::store64(b, bits);
+      enc.append(b, 8);
+    } else {
+      put_varint(enc, sm.i);
+    }
+    entries_.clear();
+    counts_.entries(s, &entries_);
+    std::sort(entries_.begin(), entries_.end(),
+              [&](const auto& a, const auto& b) { return counts_.value(a.first) < counts_.value(b.first); });
+    put_varint(enc, static_cast<int64_t>(entries_.size()));
+    for (const auto& [v, c] : entries_) {
+      std::string_view value = counts_.value(v);
+      put_varint(enc, static_cast<int64_t>(value.size()));
+      enc += value;
+      put_varint(enc, c);
+    }
+  }
+  char sum_bytes[8];
+  be::store64(sum_bytes, XXH3_64bits(enc.data(), enc.size()));
+  enc.append(sum_bytes, 8);
+}
+
 void session_windows::take_changes(
     const std::function<void(const std::string& key, const std::string* encoded)>& fn) {
-  std::string enc;
-  for (const auto& key : changed_) {
-    auto it = keys_.find(key);
-    if (it == keys_.end()) {
-      fn(key, nullptr);
-      continue;
+  for (uint32_t k : dirty_) {
+    heads_[k] &= ~kDirty;
+    key_text_.assign(keys_.key(k));
+    if (head(k) == kNil) {
+      keys_.erase(k);  // nothing left to keep it for
+      fn(key_text_, nullptr);
+    } else {
+      encode(k, &encoded_);
+      fn(key_text_, &encoded_);
     }
-    enc.clear();
-    put_varint(enc, static_cast<int64_t>(it->second.size()));
-    for (const auto& w : it->second) {
-      put_varint(enc, w.start);
-      put_varint(enc, w.end);
-      enc.push_back(static_cast<char>((w.pending ? 1 : 0) | (w.emitted ? 2 : 0) | (w.agg.sum_is_float ? 4 : 0)));
-      put_varint(enc, w.agg.count);
-      if (w.agg.sum_is_float) {
-        char b[8];
-        uint64_t bits;
-        std::memcpy(&bits, &w.agg.sum_float, 8);
-        be::store64(b, bits);
-        enc.append(b, 8);
-      } else {
-        put_varint(enc, w.agg.sum_int);
-      }
-      put_varint(enc, static_cast<int64_t>(w.agg.counts.size()));
-      for (const auto& [value, n] : w.agg.counts) {
-        put_varint(enc, static_cast<int64_t>(value.size()));
-        enc += value;
-        put_varint(enc, n);
-      }
-    }
-    char sum[8];
-    be::store64(sum, XXH3_64bits(enc.data(), enc.size()));
-    enc.append(sum, 8);
-    fn(key, &enc);
   }
-  changed_.clear();
+  dirty_.clear();
 }
 
 Status session_windows::restore(const std::string& key, std::string_view encoded) {
+  fired_counts_.clear();
   auto bad = [&](const char* why) {
     return Status::Corruption("checkpointed session state of key '" + key + "' is damaged (" + why + ")");
   };
@@ -188,45 +378,103 @@ Status session_windows::restore(const std::string& key, std::string_view encoded
   const char* end = p + encoded.size() - 8;
   if (XXH3_64bits(p, static_cast<size_t>(end - p)) != be::load64(end)) return bad("checksum mismatch");
   auto get = [&](int64_t* v) { return (p = varint::get64(p, end, v)) != nullptr; };
+  struct decoded {
+    int64_t start, end, count;
+    bool pending, emitted;
+    sum s;
+    size_t counts_begin, counts_end;
+  };
+  std::vector<decoded> ws;
+  std::vector<std::pair<std::string_view, int64_t>> counts;
   int64_t n;
   if (!get(&n) || n < 0 || n > end - p) return bad("window count");
-  std::vector<window> ws;
   for (int64_t i = 0; i < n; i++) {
-    window w{0, 0, false, false, {}};
+    decoded w{};
     int64_t count_n;
     if (!get(&w.start) || !get(&w.end) || w.end <= w.start || p >= end) return bad("window bounds");
     int flags = static_cast<unsigned char>(*p++);
     w.pending = flags & 1;
     w.emitted = flags & 2;
-    w.agg.sum_is_float = flags & 4;
-    if (!get(&w.agg.count)) return bad("count");
-    if (w.agg.sum_is_float) {
+    w.s.is_float = flags & 4;
+    if (!get(&w.count) || w.count < 0) return bad("count");
+    if (w.s.is_float) {
       if (end - p < 8) return bad("sum");
       uint64_t bits = be::load64(p);
-      std::memcpy(&w.agg.sum_float, &bits, 8);
+      std::memcpy(&w.s.f, &bits, 8);
       p += 8;
-    } else if (!get(&w.agg.sum_int)) {
+    } else if (!get(&w.s.i)) {
       return bad("sum");
     }
     if (!get(&count_n) || count_n < 0 || count_n > end - p) return bad("counts");
+    w.counts_begin = counts.size();
+    int64_t counted = 0;
     for (int64_t c = 0; c < count_n; c++) {
       int64_t len, cnt;
       if (!get(&len) || len < 0 || len > end - p) return bad("count value");
-      std::string value(p, static_cast<size_t>(len));
+      std::string_view value(p, static_cast<size_t>(len));
       p += len;
-      if (!get(&cnt)) return bad("count");
-      w.agg.counts.emplace_back(std::move(value), cnt);
+      if (!get(&cnt) || cnt <= 0 || cnt > w.count - counted) return bad("count");
+      counted += cnt;
+      counts.emplace_back(value, cnt);
     }
+    w.counts_end = counts.size();
     if (!ws.empty() && ws.back().end >= w.start) return bad("windows out of order");
-    ws.push_back(std::move(w));
+    ws.push_back(w);
   }
   if (p != end) return bad("trailing bytes");
   if (ws.empty()) return Status::OK();
-  auto& slot = keys_[key];
-  slot = std::move(ws);
-  open_ += slot.size();
-  for (const auto& w : slot) schedule(key, w);
+
+  uint64_t h = key_table::hash(key);
+  uint32_t k = keys_.find(key, h);
+  if (k == key_table::kNone) {
+    k = new_key(key, h);
+  } else {
+    // Restored over: the old windows go (as zombies, for their timer entries).
+    for (uint32_t s = head(k); s != kNil; s = windows_[s].next) {
+      windows_[s].zombie = 1;
+      open_--;
+    }
+    set_head(k, kNil);
+  }
+  uint32_t tail = kNil;
+  for (const auto& d : ws) {
+    uint32_t s = alloc_slot();
+    window& w = windows_[s];
+    w.start = d.start;
+    w.end = d.end;
+    w.key = k;
+    w.pending = d.pending;
+    w.emitted = d.emitted;
+    w.zombie = 0;
+    w.next = kNil;
+    if (tail == kNil)
+      set_head(k, s);
+    else
+      windows_[tail].next = s;
+    tail = s;
+    int64_t counted = 0;
+    for (size_t c = d.counts_begin; c < d.counts_end; c++) {
+      counts_.add(s, counts_.intern(counts[c].first), counts[c].second);
+      counted += counts[c].second;
+    }
+    counts_.add(s, count_table::kNoValue, d.count - counted);
+    put_sum(s, d.s);
+    push_timer(due(windows_[s]), s);
+    open_++;
+  }
   return Status::OK();
+}
+
+session_windows::memory_use session_windows::memory() const {
+  memory_use m;
+  m.keys = keys_.size();
+  m.windows = windows_.capacity() * sizeof(window);
+  m.timers = timers_.capacity() * sizeof(timer);
+  m.key_table = keys_.table_bytes() + heads_.capacity() * sizeof(uint32_t) + dirty_.capacity() * sizeof(uint32_t);
+  m.counts = counts_.row_bytes() + counts_.value_bytes();
+  m.sums = sums_.capacity() * sizeof(sum);
+  m.key_bytes = keys_.arena_bytes();
+  return m;
 }
 
 }  // namespace kappa

@@ -13,33 +13,30 @@
 //   - An event whose (merged) window is already past end-1+lateness is
 //     late: nothing changes and add() says so. Lateness is judged on the
 //     merged window, so an event that joins a live window is never late.
+//
+// State, built so that an event of a known key allocates nothing and
+// copies no string: keys are interned to ids (key_table); windows live in
+// a slab of 24-byte slots, chained per key in start order (almost always
+// one); --count-by counts are rows of a count_table indexed by slot; and
+// each slot has exactly one entry in a min-heap of timers. An entry may
+// come due early (its window grew since): it is then pushed again for the
+// window's new time. A window merged away stays in its slot as a "zombie"
+// until its entry comes due, so an entry never names a reused slot.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <queue>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "kappa/status.h"
+#include "processor/count_table.h"
+#include "processor/key_table.h"
 
 namespace kappa {
-
-// What a session accumulates: event count, per-value counts of one field
-// (--count-by) and the sum of another (--sum-field; integers stay integers).
-struct session_aggregate {
-  int64_t count = 0;
-  std::vector<std::pair<std::string, int64_t>> counts;  // in first-seen order
-  int64_t sum_int = 0;
-  double sum_float = 0;
-  bool sum_is_float = false;
-
-  void merge(const session_aggregate& o);
-};
 
 // One event as the window operator needs it.
 struct session_event {
@@ -53,30 +50,44 @@ struct session_event {
   double sum_float = 0;
 };
 
-// A window that fired: its contents as of now.
+// How many events of a session had one value of the --count-by field.
+struct value_count {
+  std::string_view value;
+  int64_t count = 0;
+};
+
+// A window that fired: its contents as of now. The views (key, counts and
+// their values) point into the operator and stay valid until the next call
+// of a non-const member of the session_windows that produced it.
 struct fired_session {
-  std::string key;
+  std::string_view key;
   int64_t start = 0, end = 0;  // [start, end): first event time, last event time + gap
-  session_aggregate agg;
+  int64_t count = 0;           // events
+  std::span<const value_count> counts;  // --count-by values, in byte order
+  int64_t sum_int = 0;         // --sum-field: integers stay integers...
+  double sum_float = 0;        // ...until a float arrives
+  bool sum_is_float = false;
   bool late_update = false;  // an earlier firing of (part of) this session was emitted
 };
 
 class session_windows {
  public:
   struct options {
-    int64_t gap = 1;                // > 0
-    int64_t allowed_lateness = 0;   // >= 0
+    int64_t gap = 1;               // > 0
+    int64_t allowed_lateness = 0;  // >= 0
   };
   explicit session_windows(options o) : o_(o) {}
 
   // Adds an event, judged against the current watermark. Returns false if
   // it is late (nothing changed). A window that fires at once (a late
-  // firing within allowed lateness) is appended to *fired.
+  // firing within allowed lateness) is appended to *fired. Entries left in
+  // *fired by earlier calls are invalid after this call.
   bool add(const session_event& e, std::vector<fired_session>* fired);
   // Raises the watermark to wm (a lower one is ignored): windows whose end-1
-  // it reaches fire, appended to *fired in (end, key) order; windows past
-  // their allowed lateness are dropped. INT64_MAX fires and drops all (the
-  // end of a finite input).
+  // it reaches fire, appended to *fired in (end, key) order (keys compared
+  // bytewise); windows past their allowed lateness are dropped. INT64_MAX
+  // fires and drops all (the end of a finite input). Entries left in
+  // *fired by earlier calls are invalid after this call.
   void advance_watermark(int64_t wm, std::vector<fired_session>* fired);
 
   int64_t watermark() const { return wm_; }
@@ -84,7 +95,8 @@ class session_windows {
 
   // Checkpoints (incremental): calls fn once for every key whose windows
   // changed since the last call, with their encoding, or with nullptr when
-  // the key has no windows left; then forgets the changes.
+  // the key has no windows left; then forgets the changes (and the keys
+  // without windows).
   void take_changes(const std::function<void(const std::string& key, const std::string* encoded)>& fn);
   // Restores from a checkpoint into an empty operator: the watermark, then
   // each key's encoding as take_changes() gave it. Corruption if the bytes
@@ -92,33 +104,96 @@ class session_windows {
   void restore_watermark(int64_t wm) { wm_ = wm; }
   Status restore(const std::string& key, std::string_view encoded);
 
+  // Bytes of state, by capacity (what the allocator holds), by part.
+  struct memory_use {
+    size_t keys = 0;        // keys held (with open windows, or changed since the last take_changes)
+    size_t windows = 0;     // window slots
+    size_t timers = 0;      // the timer heap
+    size_t key_table = 0;   // key hash slots, key records, per-key window list heads
+    size_t counts = 0;      // --count-by counters, and the interned values
+    size_t sums = 0;        // --sum-field sums
+    size_t key_bytes = 0;   // the keys' bytes
+    size_t per_session_bytes() const { return windows + timers + key_table + counts + sums; }
+  };
+  memory_use memory() const;
+
  private:
+  static constexpr uint32_t kNil = (1u << 31) - 1;  // no slot (fits under kDirty)
+  static constexpr uint32_t kDirty = 1u << 31;  // in heads_: the key changed since the last checkpoint
+  static constexpr uint32_t kMaxKeys = 1u << 29;
+
   struct window {
     int64_t start, end;
-    bool pending;  // holds contents not yet emitted; a fire timer is queued
-    bool emitted;  // fired before (so a new firing is a late update)
-    session_aggregate agg;
+    uint32_t key : 29;
+    uint32_t pending : 1;  // holds contents not yet emitted: fires when the watermark reaches end-1
+    uint32_t emitted : 1;  // fired before (so a new firing is a late update)
+    uint32_t zombie : 1;   // merged away; the slot is free once its timer entry comes due
+    uint32_t next;         // the key's next window (by start), or the next free slot
   };
-  struct timer {
+  static_assert(sizeof(window) == 24);
+  // 12 bytes, not 16: there is one per window.
+  struct [[gnu::packed]] timer {
     int64_t time;
-    std::string key;
-    int64_t start, end;
-    bool operator>(const timer& o) const { return time != o.time ? time > o.time : key > o.key; }
+    uint32_t slot;
   };
-  using timer_queue = std::priority_queue<timer, std::vector<timer>, std::greater<timer>>;
+  static_assert(sizeof(timer) == 12);
+  struct sum {
+    int64_t i = 0;
+    double f = 0;
+    bool is_float = false;
+    void merge(const sum& o);
+  };
+  struct pending_fire {
+    uint32_t slot;
+    bool late_update;
+  };
 
-  int64_t cleanup_time(const window& w) const;
-  void schedule(const std::string& key, const window& w);
-  void fire(const std::string& key, window& w, std::vector<fired_session>* fired);
-  window* find(const std::string& key, int64_t start, int64_t end);
+  int64_t cleanup_time(int64_t end) const {
+    int64_t max_ts = end - 1;
+    return max_ts > INT64_MAX - o_.allowed_lateness ? INT64_MAX : max_ts + o_.allowed_lateness;
+  }
+  int64_t due(const window& w) const { return w.pending ? w.end - 1 : cleanup_time(w.end); }
+  uint32_t head(uint32_t key) const { return heads_[key] & ~kDirty; }
+  void set_head(uint32_t key, uint32_t slot) { heads_[key] = (heads_[key] & kDirty) | slot; }
+  void mark_dirty(uint32_t key) {
+    if (!(heads_[key] & kDirty)) {
+      heads_[key] |= kDirty;
+      dirty_.push_back(key);
+    }
+  }
+  uint32_t new_key(std::string_view key, uint64_t h);
+  uint32_t alloc_slot();
+  void free_slot(uint32_t slot);
+  void push_timer(int64_t time, uint32_t slot);
+  void unlink(uint32_t slot);
+  void add_sum(uint32_t slot, const sum& s);
+  sum get_sum(uint32_t slot) const;
+  void put_sum(uint32_t slot, const sum& s);
+  void append_fired(uint32_t slot, bool late_update, std::vector<fired_session>* fired);
+  void finish_fired(std::vector<fired_session>* fired);
+  void encode(uint32_t key, std::string* out);
 
   options o_;
   int64_t wm_ = INT64_MIN;
   size_t open_ = 0;
-  // Per key, its windows sorted by start: disjoint and not touching.
-  std::unordered_map<std::string, std::vector<window>> keys_;
-  timer_queue fire_timers_, cleanup_timers_;  // lazily invalidated by merges
-  std::unordered_set<std::string> changed_;   // keys to write at the next checkpoint
+  key_table keys_;
+  std::vector<uint32_t> heads_;  // per key id: first window slot (or kNil) | kDirty
+  std::vector<uint32_t> dirty_;  // keys to write at the next checkpoint
+  std::vector<window> windows_;
+  uint32_t free_slot_ = kNil;
+  std::vector<timer> timers_;  // a min-heap on time
+  count_table counts_;         // a row per slot
+  std::vector<sum> sums_;      // per slot; empty until a sum is seen
+  // Scratch, kept to reuse its capacity.
+  struct counts_span {
+    size_t index, begin, length;  // fired entry, its counts in fired_counts_
+  };
+  std::vector<pending_fire> firing_;
+  std::vector<uint32_t> dropped_;
+  std::vector<value_count> fired_counts_;
+  std::vector<counts_span> fired_spans_;
+  std::vector<std::pair<uint32_t, int64_t>> entries_;
+  std::string key_text_, encoded_;
 };
 
 }  // namespace kappa

@@ -41,7 +41,7 @@ struct driver {
   driver(int64_t gap, int64_t lateness) : w(session_windows::options{gap, lateness}) {}
 
   void collect(std::vector<fired_session>& f) {
-    for (auto& s : f) outs.push_back({s.key, s.start, s.end, s.agg.count, s.agg.sum_int, s.late_update});
+    for (auto& s : f) outs.push_back({std::string(s.key), s.start, s.end, s.count, s.sum_int, s.late_update});
     f.clear();
   }
   void event(const std::string& key, int64_t ts, int64_t v = 1) {
@@ -243,18 +243,35 @@ TEST_CASE("aggregates: count-by values and sums, integers stay integers until a 
   ev(60, "view", 4);
   w.advance_watermark(INT64_MAX, &f);
   REQUIRE(f.size() == 1);
-  CHECK(f[0].agg.count == 3);
-  CHECK(f[0].agg.counts == std::vector<std::pair<std::string, int64_t>>{{"view", 2}, {"click", 1}});
-  CHECK_FALSE(f[0].agg.sum_is_float);
-  CHECK(f[0].agg.sum_int == 9);
-  session_aggregate a = f[0].agg, b;
-  b.sum_is_float = true;
-  b.sum_float = 0.5;
-  a.merge(b);
-  CHECK(a.sum_is_float);
-  CHECK(a.sum_float == doctest::Approx(9.5));
+  CHECK(f[0].count == 3);
+  std::vector<std::pair<std::string, int64_t>> counts;
+  for (const auto& c : f[0].counts) counts.emplace_back(std::string(c.value), c.count);
+  CHECK(counts == std::vector<std::pair<std::string, int64_t>>{{"click", 1}, {"view", 2}});  // byte order
+  CHECK_FALSE(f[0].sum_is_float);
+  CHECK(f[0].sum_int == 9);
+  // The same session, then a float arrives: the sum turns float.
+  session_windows w2({100, 0});
+  f.clear();
+  for (int64_t n : {2, 3, 4}) {
+    session_event e;
+    e.key = "u";
+    e.time = n * 10;
+    e.has_sum = true;
+    e.sum_int = n;
+    CHECK(w2.add(e, &f));
+  }
+  session_event e;
+  e.key = "u";
+  e.time = 60;
+  e.has_sum = true;
+  e.sum_is_float = true;
+  e.sum_float = 0.5;
+  CHECK(w2.add(e, &f));
+  w2.advance_watermark(INT64_MAX, &f);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].sum_is_float);
+  CHECK(f[0].sum_float == doctest::Approx(9.5));
 }
-
 
 TEST_CASE("bounded out-of-orderness watermark: max seen - bound - 1, never backwards") {
   watermark_tracker w(30000);
@@ -385,9 +402,10 @@ TEST_CASE("session record values are SPEC's JSON, counts in byte order, integer 
   s.key = "user \"7\"";
   s.start = 1000;
   s.end = 5500;
-  s.agg.count = 3;
-  s.agg.counts = {{"view", 2}, {"click", 1}};
-  s.agg.sum_int = 42;
+  s.count = 3;
+  std::vector<value_count> counts = {{"view", 2}, {"click", 1}};
+  s.counts = counts;
+  s.sum_int = 42;
   std::string out;
   append_session_json(s, {}, &out);
   CHECK(out == R"({"key":"user \"7\"","window_start":1000,"window_end":5500,"count":3,"late_update":false})");
@@ -397,8 +415,8 @@ TEST_CASE("session record values are SPEC's JSON, counts in byte order, integer 
   CHECK(out == R"({"key":"user \"7\"","window_start":1000,"window_end":5500,"count":3,)"
                R"("counts":{"click":1,"view":2},"sum":42,"late_update":true})");
   out.clear();
-  s.agg.sum_is_float = true;
-  s.agg.sum_float = 0.1 + 0.2;
+  s.sum_is_float = true;
+  s.sum_float = 0.1 + 0.2;
   append_session_json(s, {false, true}, &out);
   CHECK(out.find(R"("sum":0.30000000000000004,)") != std::string::npos);
 }

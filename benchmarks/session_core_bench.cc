@@ -1,0 +1,155 @@
+// Throughput and memory of the sessionize core (parse + session windows +
+// JSON of fired sessions) on one thread: a JSONL file goes through one
+// session_task line by line, then finish(), as `kappa sessionize
+// --flush-at-end` replays one partition. No log, no checkpoint store.
+//
+//   session_core_bench FILE [--checkpoint-every N]
+//
+// Options are those of the gen_clicks benchmark (DESIGN.md, "Performance
+// approach"): key user_id, time timestamp_ms, gap 30 min, max
+// out-of-orderness 30 s, allowed lateness 0, --count-by event_type.
+// --checkpoint-every N takes the incremental checkpoint changes every N
+// lines (encoded, then thrown away), as the job runner would; 0 = never.
+//
+// Prints events/s over the feed loop (file reads excluded: they are timed
+// apart), sessions emitted, open sessions at peak, state bytes per open
+// session at that peak, and the process's peak RSS (getrusage).
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "processor/session_task.h"
+
+using namespace kappa;
+using clk = std::chrono::steady_clock;
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: session_core_bench FILE [--checkpoint-every N]\n");
+    return 2;
+  }
+  uint64_t checkpoint_every = 0;
+  for (int i = 2; i + 1 < argc; i += 2)
+    if (std::strcmp(argv[i], "--checkpoint-every") == 0) checkpoint_every = std::strtoull(argv[i + 1], nullptr, 10);
+  int fd = open(argv[1], O_RDONLY);
+  if (fd < 0) {
+    std::perror(argv[1]);
+    return 1;
+  }
+
+  session_task_options o;
+  o.fields = {"user_id", "timestamp_ms", "event_type", "", ""};
+  o.gap = 30 * 60 * 1000;
+  o.max_out_of_orderness = 30 * 1000;
+  o.allowed_lateness = 0;
+  uint64_t out_bytes = 0, rejected = 0, checkpoint_bytes = 0, digest = 0;
+  session_task task(
+      o, [&](std::string_view key, int64_t ts, std::string_view value) {
+        out_bytes += key.size() + value.size();
+        digest = XXH3_64bits_withSeed(key.data(), key.size(), digest ^ static_cast<uint64_t>(ts));
+        digest = XXH3_64bits_withSeed(value.data(), value.size(), digest);
+      },
+      [&](std::string_view line, const std::string*) {
+        rejected++;
+        digest = XXH3_64bits_withSeed(line.data(), line.size(), digest + 1);
+      });
+
+  // Lines are fed straight from a read buffer: 64 bytes of padding after
+  // the last byte read keep simdjson's reads in bounds.
+  constexpr size_t kChunk = 4 << 20, kPad = 64;
+  std::string buf(kChunk + kPad, ' ');
+  size_t have = 0;
+  uint64_t lines = 0;
+  size_t peak_open = 0;
+  session_windows::memory_use peak_mem{};
+  clk::duration read_time{}, feed_time{};
+  auto t_start = clk::now();
+  for (;;) {
+    auto t0 = clk::now();
+    ssize_t n = read(fd, buf.data() + have, kChunk - have);
+    auto t1 = clk::now();
+    read_time += t1 - t0;
+    if (n < 0) {
+      std::perror("read");
+      return 1;
+    }
+    bool eof = n == 0;
+    have += static_cast<size_t>(n);
+    std::memset(buf.data() + have, ' ', kPad);
+    size_t pos = 0;
+    for (;;) {
+      const char* nl = static_cast<const char*>(std::memchr(buf.data() + pos, '\n', have - pos));
+      if (!nl) {
+        if (!eof || pos == have) break;
+        nl = buf.data() + have;  // a last line without a newline
+      }
+      size_t end = static_cast<size_t>(nl - buf.data());
+      if (end > pos) {
+        task.feed(std::string_view(buf.data() + pos, end - pos));
+        lines++;
+        if ((lines & 1023) == 0 && task.windows().open_windows() > peak_open) {
+          peak_open = task.windows().open_windows();
+          peak_mem = task.windows().memory();
+        }
+        if (checkpoint_every && lines % checkpoint_every == 0)
+          task.windows().take_changes([&](const std::string& key, const std::string* enc) {
+            checkpoint_bytes += key.size() + (enc ? enc->size() : 0);
+          });
+      }
+      pos = std::min(end + 1, have);
+      if (pos == have) break;
+    }
+    std::memmove(buf.data(), buf.data() + pos, have - pos);
+    have -= pos;
+    if (have == kChunk) {
+      std::fprintf(stderr, "a line longer than %zu bytes\n", kChunk);
+      return 1;
+    }
+    feed_time += clk::now() - t1;
+    if (eof) break;
+  }
+  auto t_fin = clk::now();
+  task.finish();
+  feed_time += clk::now() - t_fin;
+  double total_s = std::chrono::duration<double>(clk::now() - t_start).count();
+  double feed_s = std::chrono::duration<double>(feed_time).count();
+  double read_s = std::chrono::duration<double>(read_time).count();
+  close(fd);
+
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const auto& st = task.stats();
+  std::printf("lines               %llu\n", static_cast<unsigned long long>(lines));
+  std::printf("events              %llu (late %llu, malformed %llu)\n", static_cast<unsigned long long>(st.events),
+              static_cast<unsigned long long>(st.late), static_cast<unsigned long long>(st.malformed));
+  std::printf("core events/s       %.3f M  (%.3f s feed + finish)\n", static_cast<double>(lines) / feed_s / 1e6,
+              feed_s);
+  std::printf("with reads events/s %.3f M  (%.3f s, of which read() %.3f s)\n",
+              static_cast<double>(lines) / total_s / 1e6, total_s, read_s);
+  std::printf("sessions emitted    %llu (%llu bytes of key + value)\n", static_cast<unsigned long long>(st.sessions),
+              static_cast<unsigned long long>(out_bytes));
+  std::printf("output digest       %016llx (XXH3 over sessions and rejected lines, in order)\n",
+              static_cast<unsigned long long>(digest));
+  std::printf("open sessions peak  %zu\n", peak_open);
+  if (peak_open) {
+    const auto& m = peak_mem;
+    double per = static_cast<double>(m.per_session_bytes()) / static_cast<double>(peak_open);
+    std::printf("state at that peak  %zu keys; bytes: windows %zu, timers %zu, key table %zu, counts %zu, "
+                "sums %zu, key bytes %zu\n",
+                m.keys, m.windows, m.timers, m.key_table, m.counts, m.sums, m.key_bytes);
+    std::printf("bytes/session       %.1f (windows + timers + key table + counts + sums; plus %.1f key bytes)\n", per,
+                static_cast<double>(m.key_bytes) / static_cast<double>(peak_open));
+  }
+  if (checkpoint_every) std::printf("checkpoint bytes    %llu\n", static_cast<unsigned long long>(checkpoint_bytes));
+  std::printf("peak RSS            %.1f MiB\n", static_cast<double>(ru.ru_maxrss) / 1024.0);
+  return 0;
+}

@@ -1,0 +1,77 @@
+// Interned byte strings: each distinct key gets a small integer id, so that
+// per-key state lives in plain arrays indexed by id and an event of a key
+// already present costs one hash and one probe, with no allocation.
+//
+// Open addressing with linear probing over 8-byte slots (a 32-bit hash tag
+// and the id), at most 7/8 full; the key bytes live in one arena. Ids are
+// dense and reused after erase(). Lookups take a string_view, so a key is
+// never copied to be looked up.
+#pragma once
+
+#include <xxhash.h>
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace kappa {
+
+class key_table {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  // The hash that find() and insert() take (so one hash serves both).
+  static uint64_t hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+
+  // The id of key, or kNone. h = hash(key).
+  uint32_t find(std::string_view key, uint64_t h) const {
+    if (slots_.empty()) return kNone;
+    uint32_t tag = static_cast<uint32_t>(h >> 32);
+    for (size_t i = tag & mask_;; i = (i + 1) & mask_) {
+      uint64_t s = slots_[i];
+      if (s == 0) return kNone;
+      if (static_cast<uint32_t>(s >> 32) == tag) {
+        uint32_t id = static_cast<uint32_t>(s) - 1;
+        if (this->key(id) == key) return id;
+      }
+    }
+  }
+  // Adds key and returns its new id. REQUIRES: key is not present;
+  // h = hash(key).
+  uint32_t insert(std::string_view key, uint64_t h);
+  // Removes the key with this id; the id may be handed out again.
+  void erase(uint32_t id);
+
+  // The key's bytes: valid until the next insert() or erase().
+  std::string_view key(uint32_t id) const {
+    const record& r = records_[id];
+    return std::string_view(arena_.data() + r.offset, r.length);
+  }
+  size_t size() const { return live_; }
+  // One more than the largest id handed out so far: arrays indexed by id
+  // need this many entries.
+  size_t id_limit() const { return records_.size(); }
+
+  // Bytes held, by capacity: the slots and records, and the key bytes.
+  size_t table_bytes() const { return slots_.capacity() * sizeof(uint64_t) + records_.capacity() * sizeof(record); }
+  size_t arena_bytes() const { return arena_.capacity(); }
+
+ private:
+  struct record {
+    uint32_t offset, length;  // in arena_; a free id: length kFree, offset = the next free id
+  };
+  static constexpr uint32_t kFree = UINT32_MAX;
+
+  void grow();
+  void place(uint32_t tag, uint32_t id);
+  void compact_arena();
+
+  std::vector<uint64_t> slots_;  // (tag << 32) | (id + 1); 0 = empty
+  size_t mask_ = 0;
+  std::vector<record> records_;
+  uint32_t free_id_ = kNone;
+  std::vector<char> arena_;
+  size_t live_ = 0, garbage_ = 0;  // keys; arena bytes of erased keys
+};
+
+}  // namespace kappa
