@@ -121,6 +121,12 @@ void add_group(CLI::App& app, context& ctx) {
       if (!dd) return rc;
       auto t = dd->topic(topic);
       if (!t.ok()) return fail(t.status());
+      // A stream job's offsets belong with its window state: moving them
+      // alone would pair state with the wrong input.
+      if (auto job = dd->catalog()->job_definition_of(name); job.ok())
+        return fail(Status::Invalid("group " + name + " is the checkpoint of a stream job reading " + job->input +
+                                    "; its offsets move only with its window state: start the job over with "
+                                    "`kappa group delete " + name + "`, or run it into a new output topic"));
       std::vector<std::pair<int32_t, int64_t>> offs;
       for (int32_t p = 0; p < t->partitions; p++) {
         auto r = dd->open_reader(t.value(), p);
@@ -161,7 +167,7 @@ void add_group(CLI::App& app, context& ctx) {
       if (!dd->catalog()) return fail(Status::NotFound("group '" + name + "' has no committed offsets"));
       Status st = dd->catalog()->delete_group(name);
       if (!st.ok()) return fail(st);
-      note("deleted group " + name);
+      note("deleted group " + name + " (with its stream-job checkpoint, if it had one)");
       return kExitOk;
     };
   });

@@ -120,6 +120,9 @@ int sessionize(const sessionize_opts& o, context& ctx) {
   if (o.from != "earliest" && o.from != "latest")
     return usage_error("invalid --from value '" + o.from + "': expected earliest or latest");
   jo.from_latest = o.from == "latest";
+  if (o.follow && o.flush_at_end)
+    return usage_error("--flush-at-end does not go with --follow: a followed input has no end (stop the job, "
+                       "then run it once more with --flush-at-end to close the remaining sessions)");
 
   bool in_std = o.input == "-", out_std = o.output == "-";
   if (in_std || out_std) {
@@ -140,7 +143,7 @@ int sessionize(const sessionize_opts& o, context& ctx) {
   }
 
   int rc = 0;
-  auto dd = ctx.open(true, &rc);
+  auto dd = ctx.open(false, &rc);
   if (!dd) return rc;
   auto job = session_job::open(*dd, jo, [](const std::string& msg) { note(msg); });
   if (!job.ok()) return fail(job.status());
