@@ -1,6 +1,7 @@
 #include "processor/key_table.h"
 
 #include <cstdlib>
+#include <cstring>
 
 namespace kappa {
 
@@ -22,21 +23,26 @@ void key_table::grow() {
 
 uint32_t key_table::insert(std::string_view key, uint64_t h) {
   if ((live_ + 1) * 8 > slots_.size() * 7) grow();
-  if (key.size() >= kFree || arena_.size() + key.size() > UINT32_MAX) {
-    compact_arena();
-    if (key.size() >= kFree || arena_.size() + key.size() > UINT32_MAX) std::abort();  // 4 GiB of live keys
-  }
+  if (key.size() >= kFree) std::abort();  // a 4 GiB key
   uint32_t id;
   if (free_id_ != kNone) {
     id = free_id_;
-    free_id_ = records_[id].offset;
+    free_id_ = static_cast<uint32_t>(records_[id].at);
   } else {
     if (records_.size() >= kFree - 1) std::abort();  // 4 billion keys
     id = static_cast<uint32_t>(records_.size());
     records_.emplace_back();
   }
-  records_[id] = record{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(key.size())};
-  arena_.insert(arena_.end(), key.begin(), key.end());
+  record& r = records_[id];
+  r.length = static_cast<uint32_t>(key.size());
+  r.value = 0;
+  r.at = 0;
+  if (key.size() <= kInline) {
+    std::memcpy(&r.at, key.data(), key.size());
+  } else {
+    r.at = arena_.size();
+    arena_.insert(arena_.end(), key.begin(), key.end());
+  }
   place(static_cast<uint32_t>(h >> 32), id);
   live_++;
   return id;
@@ -59,8 +65,8 @@ void key_table::erase(uint32_t id) {
     i = j;
   }
   slots_[i] = 0;
-  garbage_ += records_[id].length;
-  records_[id] = record{free_id_, kFree};
+  if (records_[id].length > kInline) garbage_ += records_[id].length;
+  records_[id] = record{kFree, 0, free_id_};
   free_id_ = id;
   live_--;
   if (garbage_ > 4096 && garbage_ * 2 > arena_.size()) compact_arena();
@@ -70,10 +76,11 @@ void key_table::compact_arena() {
   std::vector<char> fresh;
   fresh.reserve(arena_.size() - garbage_ + arena_.size() / 4);
   for (auto& r : records_) {
-    if (r.length == kFree) continue;
-    uint32_t at = static_cast<uint32_t>(fresh.size());
-    fresh.insert(fresh.end(), arena_.begin() + r.offset, arena_.begin() + r.offset + r.length);
-    r.offset = at;
+    if (r.length == kFree || r.length <= kInline) continue;
+    size_t at = fresh.size();
+    auto from = arena_.begin() + static_cast<ptrdiff_t>(r.at);
+    fresh.insert(fresh.end(), from, from + r.length);
+    r.at = at;
   }
   arena_.swap(fresh);
   garbage_ = 0;

@@ -3,14 +3,18 @@
 // already present costs one hash and one probe, with no allocation.
 //
 // Open addressing with linear probing over 8-byte slots (a 32-bit hash tag
-// and the id), at most 7/8 full; the key bytes live in one arena. Ids are
-// dense and reused after erase(). Lookups take a string_view, so a key is
-// never copied to be looked up.
+// and the id), at most 7/8 full. Each id has a 16-byte record: the key's
+// length, a 32-bit value for the caller (so that a lookup brings the
+// caller's per-key state into cache with the key), and the key's bytes
+// when they fit in 8, else their offset in one arena. Ids are dense and
+// reused after erase(). Lookups take a string_view, so a key is never
+// copied to be looked up.
 #pragma once
 
 #include <xxhash.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -32,9 +36,15 @@ class key_table {
       if (s == 0) return kNone;
       if (static_cast<uint32_t>(s >> 32) == tag) {
         uint32_t id = static_cast<uint32_t>(s) - 1;
-        if (this->key(id) == key) return id;
+        const record& r = records_[id];
+        if (r.length == key.size() && std::memcmp(bytes(r), key.data(), key.size()) == 0) return id;
       }
     }
+  }
+  // Starts loading the slot where find(_, h) begins (to overlap the cache
+  // miss with other work).
+  void prefetch(uint64_t h) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[static_cast<uint32_t>(h >> 32) & mask_]);
   }
   // Adds key and returns its new id. REQUIRES: key is not present;
   // h = hash(key).
@@ -45,8 +55,11 @@ class key_table {
   // The key's bytes: valid until the next insert() or erase().
   std::string_view key(uint32_t id) const {
     const record& r = records_[id];
-    return std::string_view(arena_.data() + r.offset, r.length);
+    return std::string_view(bytes(r), r.length);
   }
+  // The caller's value for the key (0 when inserted).
+  uint32_t& value(uint32_t id) { return records_[id].value; }
+  uint32_t value(uint32_t id) const { return records_[id].value; }
   size_t size() const { return live_; }
   // One more than the largest id handed out so far: arrays indexed by id
   // need this many entries.
@@ -58,9 +71,17 @@ class key_table {
 
  private:
   struct record {
-    uint32_t offset, length;  // in arena_; a free id: length kFree, offset = the next free id
+    uint32_t length;  // kFree: a free id, `at` holds the next free id
+    uint32_t value;
+    uint64_t at;  // the bytes if length <= 8, else their offset in arena_
   };
+  static_assert(sizeof(record) == 16);
   static constexpr uint32_t kFree = UINT32_MAX;
+  static constexpr uint32_t kInline = 8;
+
+  const char* bytes(const record& r) const {
+    return r.length <= kInline ? reinterpret_cast<const char*>(&r.at) : arena_.data() + r.at;
+  }
 
   void grow();
   void place(uint32_t tag, uint32_t id);

@@ -2,6 +2,12 @@
 
 #include <simdjson.h>
 
+#include <cstring>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace kappa {
 
 namespace od = simdjson::ondemand;
@@ -9,34 +15,258 @@ namespace od = simdjson::ondemand;
 struct session_event_parser::impl {
   session_fields f;
   od::parser parser;
-  std::string key_text, count_text;  // a non-string key's or count-by value's JSON text
+  // No configured name holds a quote or a backslash: in a line without a
+  // backslash, names and strings can then be read in place, unescaped.
+  bool plain_names = false;
 };
 
+static bool plain(const std::string& s) { return s.find_first_of("\"\\") == std::string::npos; }
+
 session_event_parser::session_event_parser(session_fields f) : impl_(std::make_unique<impl>()) {
+  impl_->plain_names = plain(f.key) && plain(f.time) && plain(f.count_by) && plain(f.sum) && plain(f.watermark);
   impl_->f = std::move(f);
 }
 session_event_parser::~session_event_parser() = default;
 
-// A string's contents, or a number's or boolean's JSON text.
-static bool scalar_text(od::value v, std::string_view* out, std::string* scratch) {
+// The contents of a string with no escapes in it, in place (from just after
+// its opening quote to its closing one).
+static bool in_place(const char* raw, const char* limit, std::string_view* out) {
+  const char* q = static_cast<const char*>(std::memchr(raw, '"', static_cast<size_t>(limit - raw)));
+  if (!q) return false;
+  *out = std::string_view(raw, static_cast<size_t>(q - raw));
+  return true;
+}
+
+// A string's contents, or a number's or boolean's JSON text (in place).
+static bool scalar_text(od::value v, bool escapes, const char* limit, std::string_view* out) {
   od::json_type t;
   if (v.type().get(t)) return false;
-  if (t == od::json_type::string) return !v.get_string().get(*out);
+  if (t == od::json_type::string) {
+    if (escapes) return !v.get_string().get(*out);
+    od::raw_json_string raw;
+    return !v.get_raw_json_string().get(raw) && in_place(raw.raw(), limit, out);
+  }
   if (t == od::json_type::number || t == od::json_type::boolean) {
     std::string_view raw = v.raw_json_token();
     while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' || raw.back() == '\r'))
       raw.remove_suffix(1);
-    *scratch = raw;
-    *out = *scratch;
+    *out = raw;
     return true;
   }
   return false;
 }
 
+namespace {
+
+// What a parse has found so far; one field at a time goes through it, from
+// either reader below, so both apply the same rules.
+struct field_rules {
+  const session_fields& f;
+  session_event* e;
+  bool have_key = false, have_time = false;
+  std::string field_error;  // the first bad field; reported once the line is read
+
+  enum class step { next, punctuation, malformed };
+
+  // V reads one value: get_int64(int64_t*), scalar_text(string_view*) (a
+  // string's contents or a number's or boolean's JSON text) and
+  // number(int64_t*, double*) (0: not a number, 1: an integer, 2: not).
+  template <class V>
+  step field(std::string_view name, V& v, int64_t* watermark, std::string* why) {
+    if (!f.watermark.empty() && name == f.watermark) {
+      if (!v.get_int64(watermark)) {
+        *why = "field '" + f.watermark + "' is not an integer watermark (ms)";
+        return step::malformed;
+      }
+      return step::punctuation;
+    }
+    if (name == f.key && !have_key) {
+      if (!v.scalar_text(&e->key) && field_error.empty())
+        field_error = "field '" + f.key + "' is not a string, number or boolean";
+      have_key = true;
+    } else if (name == f.time && !have_time) {
+      if (!v.get_int64(&e->time) || e->time < 0) {
+        if (field_error.empty()) field_error = "field '" + f.time + "' is not a non-negative integer (ms)";
+      }
+      have_time = true;
+    } else if (!f.count_by.empty() && name == f.count_by && !e->has_count_value) {
+      e->has_count_value = v.scalar_text(&e->count_value);
+    } else if (!f.sum.empty() && name == f.sum && !e->has_sum) {
+      switch (v.number(&e->sum_int, &e->sum_float)) {
+        case 0:
+          if (field_error.empty()) field_error = "field '" + f.sum + "' is not a number";
+          break;
+        case 1:
+          e->has_sum = true;
+          break;
+        default:
+          e->sum_is_float = true;
+          e->has_sum = true;
+      }
+    }
+    return step::next;
+  }
+
+  session_event_parser::kind end(std::string* why) {
+    if (!field_error.empty()) {
+      *why = field_error;
+      return session_event_parser::kind::malformed;
+    }
+    if (!have_key || !have_time) {
+      *why = "field '" + (have_key ? f.time : f.key) + "' is missing";
+      return session_event_parser::kind::malformed;
+    }
+    return session_event_parser::kind::event;
+  }
+};
+
+// A value as simdjson On-Demand reads it.
+struct simdjson_value {
+  od::value v;
+  bool escapes;
+  const char* limit;
+  bool get_int64(int64_t* out) { return !v.get_int64().get(*out); }
+  bool scalar_text(std::string_view* out) { return kappa::scalar_text(v, escapes, limit, out); }
+  int number(int64_t* i, double* d) {
+    od::number n;
+    if (v.get_number().get(n)) return 0;
+    if (n.is_int64()) {
+      *i = n.get_int64();
+      return 1;
+    }
+    *d = n.as_double();
+    return 2;
+  }
+};
+
+// The fast reader: a line that is one flat, compact object whose values
+// are all plain strings (printable ASCII, no escapes) or integers of at
+// most 18 digits, as event logs mostly are. Such a line is valid JSON that
+// simdjson reads exactly so; any other line, valid or not, is left to
+// simdjson (read_flat() returns false before any field is applied).
+struct flat_value {
+  bool is_int;
+  int64_t n;
+  std::string_view text;  // the string's contents, or the integer's digits
+  bool get_int64(int64_t* out) {
+    if (!is_int) return false;
+    *out = n;
+    return true;
+  }
+  bool scalar_text(std::string_view* out) {
+    *out = text;
+    return true;
+  }
+  int number(int64_t* i, double*) {
+    if (!is_int) return 0;
+    *i = n;
+    return 1;
+  }
+};
+
+struct flat_field {
+  std::string_view name;
+  flat_value value;
+};
+constexpr int kMaxFlatFields = 16;
+
+// A plain string from p (just after its opening quote): printable ASCII up
+// to the closing quote, no backslash. 16 bytes at a time: the line has 64
+// readable bytes after it (parse()'s REQUIRES), so a load that starts
+// before `end` stays in bounds.
+const char* plain_string(const char* p, const char* end, std::string_view* out) {
+  const char* start = p;
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+  for (; p < end; p += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    unsigned quotes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
+    // Below 0x20 as signed bytes: control bytes, and every non-ASCII one.
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, space),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, backslash)));
+    unsigned bads = static_cast<unsigned>(_mm_movemask_epi8(bad));
+    if (quotes) {
+      unsigned before = (quotes & -quotes) - 1;
+      const char* q = p + __builtin_ctz(quotes);
+      if ((bads & before) || q >= end) return nullptr;
+      *out = std::string_view(start, static_cast<size_t>(q - start));
+      return q + 1;
+    }
+    if (bads) return nullptr;
+  }
+  return nullptr;
+#else
+  while (p < end && *p != '"') {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c > 0x7e || c == '\\') return nullptr;
+    p++;
+  }
+  if (p == end) return nullptr;
+  *out = std::string_view(start, static_cast<size_t>(p - start));
+  return p + 1;
+#endif
+}
+
+// Fills fields[0, *n) from the line, or returns false if it is not of the
+// fast reader's kind.
+bool read_flat(std::string_view line, flat_field* fields, int* n) {
+  const char* p = line.data();
+  const char* end = p + line.size();
+  *n = 0;
+  if (p == end || *p++ != '{') return false;
+  if (p < end && *p == '}') return p + 1 == end;
+  for (;;) {
+    if (*n == kMaxFlatFields || p == end || *p++ != '"') return false;
+    flat_field& fl = fields[(*n)++];
+    if (!(p = plain_string(p, end, &fl.name)) || p == end || *p++ != ':' || p == end) return false;
+    if (*p == '"') {
+      if (!(p = plain_string(p + 1, end, &fl.value.text))) return false;
+      fl.value.is_int = false;
+    } else {
+      const char* start = p;
+      bool negative = *p == '-';
+      if (negative) p++;
+      const char* digits = p;
+      int64_t v = 0;
+      while (p < end && *p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+      size_t len = static_cast<size_t>(p - digits);
+      // No leading zero (nor -0), no fraction or exponent, no overflow.
+      if (len == 0 || len > 18 || (*digits == '0' && (len > 1 || negative))) return false;
+      fl.value.is_int = true;
+      fl.value.n = negative ? -v : v;
+      fl.value.text = std::string_view(start, static_cast<size_t>(p - start));
+    }
+    if (p == end) return false;
+    char c = *p++;
+    if (c == '}') return p == end;
+    if (c != ',') return false;
+  }
+}
+
+}  // namespace
+
 session_event_parser::kind session_event_parser::parse(std::string_view line, session_event* e, int64_t* watermark,
                                                        std::string* why) {
-  const session_fields& f = impl_->f;
   *e = session_event{};
+  field_rules rules{impl_->f, e, false, false, {}};
+  if (impl_->plain_names) {
+    flat_field fields[kMaxFlatFields];
+    int n;
+    if (read_flat(line, fields, &n)) {
+      for (int i = 0; i < n; i++) {
+        switch (rules.field(fields[i].name, fields[i].value, watermark, why)) {
+          case field_rules::step::next:
+            break;
+          case field_rules::step::punctuation:
+            return kind::punctuation;
+          case field_rules::step::malformed:
+            return kind::malformed;
+        }
+      }
+      return rules.end(why);
+    }
+  }
   od::document doc;
   if (auto err = impl_->parser.iterate(line.data(), line.size(), line.size() + simdjson::SIMDJSON_PADDING).get(doc)) {
     *why = std::string("malformed JSON (") + simdjson::error_message(err) + ")";
@@ -47,58 +277,33 @@ session_event_parser::kind session_event_parser::parse(std::string_view line, se
     *why = "the line is not a JSON object";
     return kind::malformed;
   }
-  bool have_key = false, have_time = false;
-  std::string field_error;
+  // Escapes are rare: a line without a backslash is read in place.
+  bool escapes = !impl_->plain_names || std::memchr(line.data(), '\\', line.size()) != nullptr;
+  const char* limit = line.data() + line.size();
   for (auto field : obj) {
     std::string_view name;
-    od::value v;
-    if (field.unescaped_key().get(name) || field.value().get(v)) {
+    simdjson_value v{{}, escapes, limit};
+    bool bad_name;
+    if (escapes) {
+      bad_name = field.unescaped_key().get(name) != simdjson::SUCCESS;
+    } else {
+      od::raw_json_string raw;
+      bad_name = field.key().get(raw) || !in_place(raw.raw(), limit, &name);
+    }
+    if (bad_name || field.value().get(v.v)) {
       *why = "malformed JSON object";
       return kind::malformed;
     }
-    if (!f.watermark.empty() && name == f.watermark) {
-      int64_t wm;
-      if (v.get_int64().get(wm)) {
-        *why = "field '" + f.watermark + "' is not an integer watermark (ms)";
+    switch (rules.field(name, v, watermark, why)) {
+      case field_rules::step::next:
+        break;
+      case field_rules::step::punctuation:
+        return kind::punctuation;
+      case field_rules::step::malformed:
         return kind::malformed;
-      }
-      *watermark = wm;
-      return kind::punctuation;
-    }
-    if (name == f.key && !have_key) {
-      if (!scalar_text(v, &e->key, &impl_->key_text) && field_error.empty())
-        field_error = "field '" + f.key + "' is not a string, number or boolean";
-      have_key = true;
-    } else if (name == f.time && !have_time) {
-      if (v.get_int64().get(e->time) || e->time < 0) {
-        if (field_error.empty()) field_error = "field '" + f.time + "' is not a non-negative integer (ms)";
-      }
-      have_time = true;
-    } else if (!f.count_by.empty() && name == f.count_by && !e->has_count_value) {
-      e->has_count_value = scalar_text(v, &e->count_value, &impl_->count_text);
-    } else if (!f.sum.empty() && name == f.sum && !e->has_sum) {
-      od::number n;
-      if (v.get_number().get(n)) {
-        if (field_error.empty()) field_error = "field '" + f.sum + "' is not a number";
-      } else if (n.is_int64()) {
-        e->sum_int = n.get_int64();
-        e->has_sum = true;
-      } else {
-        e->sum_float = n.as_double();
-        e->sum_is_float = true;
-        e->has_sum = true;
-      }
     }
   }
-  if (!field_error.empty()) {
-    *why = field_error;
-    return kind::malformed;
-  }
-  if (!have_key || !have_time) {
-    *why = "field '" + (have_key ? f.time : f.key) + "' is missing";
-    return kind::malformed;
-  }
-  return kind::event;
+  return rules.end(why);
 }
 
 }  // namespace kappa

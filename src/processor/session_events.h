@@ -24,7 +24,7 @@ class session_event_parser {
   ~session_event_parser();
 
   enum class kind {
-    event,        // *e is filled; its strings live until the next parse()
+    event,        // *e is filled; its strings live until the next parse() (and the line)
     punctuation,  // a --watermark-field record: *watermark is set
     malformed,    // *why says what is wrong (missing or bad key/time field, bad JSON)
   };

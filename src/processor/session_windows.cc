@@ -36,12 +36,7 @@ void session_windows::sum::merge(const sum& o) {
 uint32_t session_windows::new_key(std::string_view key, uint64_t h) {
   uint32_t k = keys_.insert(key, h);
   if (k >= kMaxKeys) std::abort();  // 2^29 keys: the window's key field is full
-  if (k == heads_.size()) {
-    make_room(heads_);
-    heads_.push_back(kNil);
-  } else {
-    heads_[k] = kNil;
-  }
+  keys_.value(k) = kNil;
   return k;
 }
 
@@ -133,11 +128,14 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
   fired_counts_.clear();
   int64_t end = e.time > INT64_MAX - o_.gap ? INT64_MAX : e.time + o_.gap;
   uint64_t h = key_table::hash(e.key);
+  keys_.prefetch(h);  // interning the count-by value below hides the miss
+  uint32_t value = e.has_count_value ? counts_.intern(e.count_value) : count_table::kNoValue;
   uint32_t k = keys_.find(e.key, h);
   // The run of the key's windows that [e.time, end) intersects (touching
   // counts) starts at `first`, after `prev`.
   uint32_t prev = kNil, first = kNil;
   if (k != key_table::kNone) {
+    if (head(k) != kNil) counts_.prefetch(head(k));  // the miss overlaps the window's
     for (uint32_t s = head(k); s != kNil; prev = s, s = windows_[s].next) {
       if (windows_[s].end >= e.time) {
         first = s;
@@ -145,7 +143,6 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
       }
     }
   }
-  uint32_t value = e.has_count_value ? counts_.intern(e.count_value) : count_table::kNoValue;
   sum event_sum{e.sum_int, e.sum_float, e.sum_is_float};
 
   if (first == kNil || windows_[first].start > end) {
@@ -355,7 +352,7 @@ void session_windows::encode(uint32_t key, std::string* out) {
 void session_windows::take_changes(
     const std::function<void(const std::string& key, const std::string* encoded)>& fn) {
   for (uint32_t k : dirty_) {
-    heads_[k] &= ~kDirty;
+    keys_.value(k) &= ~kDirty;
     key_text_.assign(keys_.key(k));
     if (head(k) == kNil) {
       keys_.erase(k);  // nothing left to keep it for
@@ -470,7 +467,7 @@ session_windows::memory_use session_windows::memory() const {
   m.keys = keys_.size();
   m.windows = windows_.capacity() * sizeof(window);
   m.timers = timers_.capacity() * sizeof(timer);
-  m.key_table = keys_.table_bytes() + heads_.capacity() * sizeof(uint32_t) + dirty_.capacity() * sizeof(uint32_t);
+  m.key_table = keys_.table_bytes() + dirty_.capacity() * sizeof(uint32_t);
   m.counts = counts_.row_bytes() + counts_.value_bytes();
   m.sums = sums_.capacity() * sizeof(sum);
   m.key_bytes = keys_.arena_bytes();

@@ -109,17 +109,17 @@ class session_windows {
     size_t keys = 0;        // keys held (with open windows, or changed since the last take_changes)
     size_t windows = 0;     // window slots
     size_t timers = 0;      // the timer heap
-    size_t key_table = 0;   // key hash slots, key records, per-key window list heads
+    size_t key_table = 0;   // key hash slots and records (with each key's window list head)
     size_t counts = 0;      // --count-by counters, and the interned values
     size_t sums = 0;        // --sum-field sums
-    size_t key_bytes = 0;   // the keys' bytes
+    size_t key_bytes = 0;   // the bytes of keys longer than 8 (shorter ones are in their record)
     size_t per_session_bytes() const { return windows + timers + key_table + counts + sums; }
   };
   memory_use memory() const;
 
  private:
   static constexpr uint32_t kNil = (1u << 31) - 1;  // no slot (fits under kDirty)
-  static constexpr uint32_t kDirty = 1u << 31;  // in heads_: the key changed since the last checkpoint
+  static constexpr uint32_t kDirty = 1u << 31;  // the key changed since the last checkpoint
   static constexpr uint32_t kMaxKeys = 1u << 29;
 
   struct window {
@@ -153,11 +153,12 @@ class session_windows {
     return max_ts > INT64_MAX - o_.allowed_lateness ? INT64_MAX : max_ts + o_.allowed_lateness;
   }
   int64_t due(const window& w) const { return w.pending ? w.end - 1 : cleanup_time(w.end); }
-  uint32_t head(uint32_t key) const { return heads_[key] & ~kDirty; }
-  void set_head(uint32_t key, uint32_t slot) { heads_[key] = (heads_[key] & kDirty) | slot; }
+  // A key's value in keys_: its first window's slot (or kNil) | kDirty.
+  uint32_t head(uint32_t key) const { return keys_.value(key) & ~kDirty; }
+  void set_head(uint32_t key, uint32_t slot) { keys_.value(key) = (keys_.value(key) & kDirty) | slot; }
   void mark_dirty(uint32_t key) {
-    if (!(heads_[key] & kDirty)) {
-      heads_[key] |= kDirty;
+    if (!(keys_.value(key) & kDirty)) {
+      keys_.value(key) |= kDirty;
       dirty_.push_back(key);
     }
   }
@@ -177,7 +178,6 @@ class session_windows {
   int64_t wm_ = INT64_MIN;
   size_t open_ = 0;
   key_table keys_;
-  std::vector<uint32_t> heads_;  // per key id: first window slot (or kNil) | kDirty
   std::vector<uint32_t> dirty_;  // keys to write at the next checkpoint
   std::vector<window> windows_;
   uint32_t free_slot_ = kNil;

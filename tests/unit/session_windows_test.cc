@@ -3,6 +3,7 @@
 // boundary cases derived from Flink's rules.
 #include <doctest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -467,4 +468,290 @@ TEST_CASE("session events from JSON lines: key, time, count-by, sum, punctuation
   padded j(R"({"user_id":"x","ts":1,"amount":"many"})");
   CHECK(p.parse(j.line(), &e, &wm, &why) == session_event_parser::kind::malformed);
   CHECK(why.find("'amount'") != std::string::npos);
+}
+
+namespace {
+
+// A deliberately simple model of the operator, written from Flink's rules
+// (notes §0) and nothing else: per key a vector of windows sorted by start.
+struct model {
+  struct window {
+    int64_t start, end;
+    bool pending = false, emitted = false;
+    int64_t count = 0;
+    std::map<std::string, int64_t> counts;
+    bool sum_is_float = false;
+    int64_t sum_int = 0;
+    double sum_float = 0;
+  };
+  int64_t gap, lateness, wm = INT64_MIN;
+  std::map<std::string, std::vector<window>> keys;
+  std::vector<std::string> outs;  // session JSON, with the key
+
+  model(int64_t g, int64_t l) : gap(g), lateness(l) {}
+
+  int64_t cleanup(int64_t end) const {
+    return end - 1 > INT64_MAX - lateness ? INT64_MAX : end - 1 + lateness;
+  }
+  static void add_sum(window& m, bool is_float, int64_t i, double f) {
+    if (is_float && !m.sum_is_float) {
+      m.sum_float = static_cast<double>(m.sum_int);
+      m.sum_is_float = true;
+    }
+    if (m.sum_is_float)
+      m.sum_float += is_float ? f : static_cast<double>(i);
+    else
+      m.sum_int = static_cast<int64_t>(static_cast<uint64_t>(m.sum_int) + static_cast<uint64_t>(i));
+  }
+  void emit(const std::string& key, const window& w, bool late_update) {
+    std::vector<value_count> counts;
+    for (const auto& [v, n] : w.counts) counts.push_back({v, n});
+    fired_session f;
+    f.key = key;
+    f.start = w.start;
+    f.end = w.end;
+    f.count = w.count;
+    f.counts = counts;
+    f.sum_int = w.sum_int;
+    f.sum_float = w.sum_float;
+    f.sum_is_float = w.sum_is_float;
+    f.late_update = late_update;
+    std::string s;
+    append_session_json(f, {true, true}, &s);
+    outs.push_back(s);
+  }
+  bool add(const session_event& e) {
+    std::string key(e.key);
+    int64_t end = e.time > INT64_MAX - gap ? INT64_MAX : e.time + gap;
+    auto& ws = keys[key];
+    window m;
+    m.start = e.time;
+    m.end = end;
+    std::vector<window> kept;
+    bool joined = false;
+    for (const auto& w : ws) {
+      if (w.start <= end && w.end >= e.time) {  // touching counts
+        joined = true;
+        m.start = std::min(m.start, w.start);
+        m.end = std::max(m.end, w.end);
+        m.emitted |= w.emitted;
+        m.count += w.count;
+        for (const auto& [v, n] : w.counts) m.counts[v] += n;
+        add_sum(m, w.sum_is_float, w.sum_int, w.sum_float);
+      } else {
+        kept.push_back(w);
+      }
+    }
+    if (!joined && cleanup(m.end) <= wm) {
+      if (ws.empty()) keys.erase(key);
+      return false;
+    }
+    m.count++;
+    if (e.has_count_value) m.counts[std::string(e.count_value)]++;
+    if (e.has_sum) add_sum(m, e.sum_is_float, e.sum_int, e.sum_float);
+    if (m.end - 1 <= wm) {
+      emit(key, m, m.emitted);
+      m.emitted = true;
+    } else {
+      m.pending = true;
+    }
+    kept.push_back(m);
+    std::sort(kept.begin(), kept.end(), [](const window& a, const window& b) { return a.start < b.start; });
+    ws = kept;
+    return true;
+  }
+  void advance(int64_t to) {
+    if (to <= wm) return;
+    wm = to;
+    std::vector<std::pair<std::pair<int64_t, std::string>, window*>> due;
+    for (auto& [k, ws] : keys)
+      for (auto& w : ws)
+        if (w.pending && w.end - 1 <= wm) due.push_back({{w.end, k}, &w});
+    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [order, w] : due) {
+      emit(order.second, *w, w->emitted);
+      w->pending = false;
+      w->emitted = true;
+    }
+    for (auto it = keys.begin(); it != keys.end();) {
+      auto& ws = it->second;
+      ws.erase(std::remove_if(ws.begin(), ws.end(), [&](const window& w) { return cleanup(w.end) <= wm; }), ws.end());
+      it = ws.empty() ? keys.erase(it) : std::next(it);
+    }
+  }
+  size_t open() const {
+    size_t n = 0;
+    for (const auto& [k, ws] : keys) n += ws.size();
+    return n;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("random runs: session_windows gives exactly the simple model's output, through checkpoints and restores") {
+  for (uint32_t seed = 1; seed <= 400; seed++) {
+    CAPTURE(seed);
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull;
+    auto rnd = [&](uint64_t n) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return n ? x % n : 0;
+    };
+    int64_t gap = 1 + static_cast<int64_t>(rnd(rnd(4) == 0 ? 5 : 60));
+    int64_t lateness = 0;
+    switch (rnd(5)) {
+      case 0: break;
+      case 1: lateness = static_cast<int64_t>(rnd(20)); break;
+      case 2: lateness = static_cast<int64_t>(rnd(300)); break;
+      case 3: lateness = INT64_MAX - static_cast<int64_t>(rnd(10)); break;  // cleanup saturates
+      default: lateness = 1 + static_cast<int64_t>(rnd(3));
+    }
+    int nkeys = 1 + static_cast<int>(rnd(rnd(3) == 0 ? 3 : 40));
+    std::vector<std::string> keys;
+    for (int i = 0; i < nkeys; i++) {
+      // Short keys live in their record, long ones in the arena; shared
+      // prefixes and the empty key test the byte order.
+      switch (rnd(4)) {
+        case 0: keys.push_back("k" + std::to_string(i)); break;
+        case 1: keys.push_back("a-rather-long-key-" + std::to_string(i)); break;
+        case 2: keys.push_back(std::string(static_cast<size_t>(i % 9), 'z') + std::to_string(i)); break;
+        default: keys.push_back(i == 0 ? std::string() : std::string(1, static_cast<char>('A' + i % 50)) + "\xc3\xa9");
+      }
+    }
+    int nvalues = rnd(3) == 0 ? 40 : 1 + static_cast<int>(rnd(5));  // > 15 values: sparse counts
+    bool float_sums = rnd(3) == 0;
+    int64_t base = rnd(6) == 0 ? INT64_MAX - 3000 : static_cast<int64_t>(rnd(200)) - 100;  // saturating ends
+    std::unique_ptr<session_windows> w = std::make_unique<session_windows>(session_windows::options{gap, lateness});
+    model m(gap, lateness);
+    store st;
+    std::vector<std::string> outs;
+    std::vector<fired_session> f;
+    auto collect = [&] {
+      for (const auto& s : f) {
+        std::string j;
+        append_session_json(s, {true, true}, &j);
+        outs.push_back(j);
+      }
+      f.clear();
+    };
+    int64_t t = 0, wm = INT64_MIN;
+    int steps = 200 + static_cast<int>(rnd(600));
+    for (int i = 0; i < steps; i++) {
+      uint64_t op = rnd(100);
+      if (op < 18) {
+        t += static_cast<int64_t>(rnd(3 * static_cast<uint64_t>(gap) + 2));
+        wm = std::max(wm, base + t - static_cast<int64_t>(rnd(2 * static_cast<uint64_t>(gap) + 1)));
+        if (rnd(50) == 0) wm = INT64_MAX;
+        m.advance(wm);
+        w->advance_watermark(wm, &f);
+        collect();
+      } else if (op < 21) {
+        st.checkpoint(*w);
+        if (rnd(2)) {
+          auto next = std::make_unique<session_windows>(session_windows::options{gap, lateness});
+          st.restore_into(*next);
+          w = std::move(next);
+        }
+      } else {
+        session_event e;
+        e.key = keys[rnd(keys.size())];
+        int64_t spread = static_cast<int64_t>(rnd(4 * static_cast<uint64_t>(gap) + 4));
+        e.time = base + t - spread + static_cast<int64_t>(rnd(static_cast<uint64_t>(gap) + 2));
+        std::string value;
+        if (rnd(5)) {
+          value = "v" + std::to_string(rnd(static_cast<uint64_t>(nvalues)));
+          e.has_count_value = true;
+          e.count_value = value;
+        }
+        if (rnd(3)) {
+          e.has_sum = true;
+          if (float_sums && rnd(2)) {
+            e.sum_is_float = true;
+            e.sum_float = static_cast<double>(rnd(1000)) / 7.0 - 50;
+          } else {
+            e.sum_int = static_cast<int64_t>(rnd(100)) - 30;
+          }
+        }
+        bool want = m.add(e);
+        bool got = w->add(e, &f);
+        REQUIRE(got == want);
+        collect();
+      }
+      REQUIRE(w->open_windows() == m.open());
+      REQUIRE(outs.size() == m.outs.size());
+    }
+    m.advance(INT64_MAX);
+    w->advance_watermark(INT64_MAX, &f);
+    collect();
+    CHECK(w->open_windows() == 0);
+    REQUIRE(outs.size() == m.outs.size());
+    for (size_t i = 0; i < outs.size(); i++) REQUIRE(outs[i] == m.outs[i]);
+  }
+}
+
+TEST_CASE("session events: the fast reader of flat lines agrees with simdjson on every line it takes") {
+  // A space after '{' sends a line to simdjson (the fast reader takes only
+  // compact lines) without changing what it means, so each generated line
+  // is parsed both ways and the results must be the same.
+  session_event_parser p({"user_id", "ts", "type", "amount", "wm"});
+  session_event_parser q({"user_id", "ts", "type", "amount", "wm"});
+  uint64_t x = 88172645463325252ull;
+  auto rnd = [&](uint64_t n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % n;
+  };
+  const char* names[] = {"user_id", "ts", "type", "amount", "user_id", "ts", "other", "user", "ts2", "", "wm"};
+  const char* strings[] = {"u1", "", "view", "x y", "7", "-3", "a\\\"b", "\xc3\xa9t\xc3\xa9", "tab\there", "~!@#"};
+  const char* numbers[] = {"0", "5", "-5", "1700000000123", "-0", "007", "1.5", "1e3", "123456789012345678",
+                           "1234567890123456789", "99999999999999999999", "9999999999999999999",
+                           "-9223372036854775808", "true", "null", "[1]", "{\"a\":1}"};
+  int fast_eligible = 0;
+  for (int i = 0; i < 20000; i++) {
+    std::string line = "{";
+    int n = static_cast<int>(rnd(7));
+    for (int k = 0; k < n; k++) {
+      if (k) line += ",";
+      line += "\"" + std::string(names[rnd(rnd(4) ? 10 : 11)]) + "\":";
+      if (rnd(2))
+        line += "\"" + std::string(strings[rnd(10)]) + "\"";
+      else
+        line += numbers[rnd(17)];
+    }
+    line += "}";
+    if (rnd(8) == 0 && !line.empty()) line[rnd(line.size())] = "{}\":,x\\ 0\x01"[rnd(10)];  // damage
+    if (rnd(20) == 0) line.resize(rnd(line.size() + 1));
+    std::string spaced = line.empty() || line[0] != '{' ? " " + line : "{ " + line.substr(1);
+    padded a(line), b(spaced);
+    session_event e1, e2;
+    int64_t wm1 = 0, wm2 = 0;
+    std::string why1, why2;
+    CAPTURE(line);
+    auto k1 = p.parse(a.line(), &e1, &wm1, &why1);
+    auto k2 = q.parse(b.line(), &e2, &wm2, &why2);
+    if (k1 == session_event_parser::kind::malformed && why1.rfind("malformed JSON", 0) == 0) continue;  // simdjson's own
+    if (k1 == session_event_parser::kind::event) fast_eligible++;
+    REQUIRE(k1 == k2);
+    switch (k1) {
+      case session_event_parser::kind::event:
+        CHECK(e1.key == e2.key);
+        CHECK(e1.time == e2.time);
+        CHECK(e1.has_count_value == e2.has_count_value);
+        CHECK(e1.count_value == e2.count_value);
+        CHECK(e1.has_sum == e2.has_sum);
+        CHECK(e1.sum_is_float == e2.sum_is_float);
+        CHECK(e1.sum_int == e2.sum_int);
+        CHECK(e1.sum_float == e2.sum_float);
+        break;
+      case session_event_parser::kind::punctuation:
+        CHECK(wm1 == wm2);
+        break;
+      case session_event_parser::kind::malformed:
+        CHECK(why1 == why2);
+        break;
+    }
+  }
+  CHECK(fast_eligible > 300);
 }
