@@ -1,12 +1,19 @@
 #include "processor/count_table.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 
 namespace kappa {
 
 uint32_t count_table::add_value(std::string_view value, uint64_t h) {
   uint32_t id = values_.insert(value, h) + 1;
+  if (id <= kShortValues && value.size() <= sizeof(short_value::bytes)) {
+    short_value s{static_cast<uint32_t>(value.size()), id, {}};
+    std::memcpy(s.bytes, value.data(), value.size());
+    short_values_.push_back(s);
+  }
   if (!sparse_ && id >= width_) {
     if (width_ * 2 <= kMaxDense)
       relayout(width_ * 2);
@@ -134,9 +141,9 @@ void count_table::clear(uint32_t row) {
     }
     heads_[row] = kEnd;
   } else if (wide_) {
-    std::fill_n(wide_rows_.begin() + static_cast<ptrdiff_t>(row) * width_, width_, 0);
+    std::fill_n(wide_rows_.begin() + static_cast<std::ptrdiff_t>(row) * width_, width_, 0);
   } else {
-    std::fill_n(narrow_.begin() + static_cast<ptrdiff_t>(row) * width_, width_, 0);
+    std::fill_n(narrow_.begin() + static_cast<std::ptrdiff_t>(row) * width_, width_, 0);
   }
 }
 

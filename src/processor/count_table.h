@@ -29,6 +29,9 @@ class count_table {
 
   // The id of a count-by value (interning it if new).
   uint32_t intern(std::string_view value) {
+    // Few short values (event types, say) are compared, not hashed.
+    for (const auto& s : short_values_)
+      if (s.length == value.size() && key_table::same_bytes(s.bytes, value.data(), value.size())) return s.id;
     uint64_t h = key_table::hash(value);
     uint32_t id = values_.find(value, h);
     return id != key_table::kNone ? id + 1 : add_value(value, h);
@@ -84,7 +87,14 @@ class count_table {
   void make_sparse();
   uint32_t new_cell(uint32_t value, int64_t count, uint32_t next);
 
+  struct short_value {
+    uint32_t length, id;
+    char bytes[16];
+  };
+  static constexpr size_t kShortValues = 4;
+
   key_table values_;  // id + 1 = value id
+  std::vector<short_value> short_values_;  // the first kShortValues values, if up to 16 bytes
   size_t rows_ = 0;
   uint32_t width_ = 1;  // dense row width: a power of two
   bool wide_ = false, sparse_ = false;

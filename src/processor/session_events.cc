@@ -8,6 +8,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "processor/key_table.h"
+
 namespace kappa {
 
 namespace od = simdjson::ondemand;
@@ -68,30 +70,35 @@ struct field_rules {
 
   enum class step { next, punctuation, malformed };
 
+  // name == field, without a call for names of up to 16 bytes.
+  static bool is(std::string_view name, const std::string& field) {
+    return name.size() == field.size() && key_table::same_bytes(name.data(), field.data(), name.size());
+  }
+
   // V reads one value: get_int64(int64_t*), scalar_text(string_view*) (a
   // string's contents or a number's or boolean's JSON text) and
   // number(int64_t*, double*) (0: not a number, 1: an integer, 2: not).
   template <class V>
   step field(std::string_view name, V& v, int64_t* watermark, std::string* why) {
-    if (!f.watermark.empty() && name == f.watermark) {
+    if (!f.watermark.empty() && is(name, f.watermark)) {
       if (!v.get_int64(watermark)) {
         *why = "field '" + f.watermark + "' is not an integer watermark (ms)";
         return step::malformed;
       }
       return step::punctuation;
     }
-    if (name == f.key && !have_key) {
+    if (is(name, f.key) && !have_key) {
       if (!v.scalar_text(&e->key) && field_error.empty())
         field_error = "field '" + f.key + "' is not a string, number or boolean";
       have_key = true;
-    } else if (name == f.time && !have_time) {
+    } else if (is(name, f.time) && !have_time) {
       if (!v.get_int64(&e->time) || e->time < 0) {
         if (field_error.empty()) field_error = "field '" + f.time + "' is not a non-negative integer (ms)";
       }
       have_time = true;
-    } else if (!f.count_by.empty() && name == f.count_by && !e->has_count_value) {
+    } else if (!f.count_by.empty() && is(name, f.count_by) && !e->has_count_value) {
       e->has_count_value = v.scalar_text(&e->count_value);
-    } else if (!f.sum.empty() && name == f.sum && !e->has_sum) {
+    } else if (!f.sum.empty() && is(name, f.sum) && !e->has_sum) {
       switch (v.number(&e->sum_int, &e->sum_float)) {
         case 0:
           if (field_error.empty()) field_error = "field '" + f.sum + "' is not a number";
@@ -144,17 +151,18 @@ struct simdjson_value {
 // most 18 digits, as event logs mostly are. Such a line is valid JSON that
 // simdjson reads exactly so; any other line, valid or not, is left to
 // simdjson (read_flat() returns false before any field is applied).
-struct flat_value {
+struct flat_value {  // no initializers: an array of these costs nothing to set up
+  const char* text;  // the string's contents, or the integer's text
+  uint32_t length;
   bool is_int;
   int64_t n;
-  std::string_view text;  // the string's contents, or the integer's digits
   bool get_int64(int64_t* out) {
     if (!is_int) return false;
     *out = n;
     return true;
   }
   bool scalar_text(std::string_view* out) {
-    *out = text;
+    *out = std::string_view(text, length);
     return true;
   }
   int number(int64_t* i, double*) {
@@ -165,81 +173,115 @@ struct flat_value {
 };
 
 struct flat_field {
-  std::string_view name;
+  const char* name;
+  uint32_t name_length;
   flat_value value;
 };
 constexpr int kMaxFlatFields = 16;
 
-// A plain string from p (just after its opening quote): printable ASCII up
-// to the closing quote, no backslash. 16 bytes at a time: the line has 64
-// readable bytes after it (parse()'s REQUIRES), so a load that starts
-// before `end` stays in bounds.
-const char* plain_string(const char* p, const char* end, std::string_view* out) {
-  const char* start = p;
-#ifdef __SSE2__
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-  const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
-  for (; p < end; p += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    unsigned quotes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
-    // Below 0x20 as signed bytes: control bytes, and every non-ASCII one.
-    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, space),
-                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, backslash)));
-    unsigned bads = static_cast<unsigned>(_mm_movemask_epi8(bad));
-    if (quotes) {
-      unsigned before = (quotes & -quotes) - 1;
-      const char* q = p + __builtin_ctz(quotes);
-      if ((bads & before) || q >= end) return nullptr;
-      *out = std::string_view(start, static_cast<size_t>(q - start));
-      return q + 1;
-    }
-    if (bads) return nullptr;
-  }
-  return nullptr;
+// Fills fields[0, *n) from the line, or returns false if it is not of the
+// fast reader's kind. One pass over the line (16 bytes at a time: the line
+// has 64 readable bytes after it, parse()'s REQUIRES) finds its quotes and
+// digits and refuses any byte that is not printable ASCII or that is a
+// backslash; the walk over the structure then jumps from quote to quote.
+constexpr size_t kMaxFlatLine = 256;
+
+// The value of 8 ASCII digits, all at once (SWAR: pairs, then quads).
+int64_t eight_digits(const char* p) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v;
+  std::memcpy(&v, p, 8);  // the first digit is the low byte
+  v -= 0x3030303030303030ull;
+  v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ffull;
+  v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffffull;
+  v = (v * 10000 + (v >> 32)) & 0x00000000ffffffffull;
+  return static_cast<int64_t>(v);
 #else
-  while (p < end && *p != '"') {
-    unsigned char c = static_cast<unsigned char>(*p);
-    if (c < 0x20 || c > 0x7e || c == '\\') return nullptr;
-    p++;
-  }
-  if (p == end) return nullptr;
-  *out = std::string_view(start, static_cast<size_t>(p - start));
-  return p + 1;
+  int64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v * 10 + (p[i] - '0');
+  return v;
 #endif
 }
 
-// Fills fields[0, *n) from the line, or returns false if it is not of the
-// fast reader's kind.
 bool read_flat(std::string_view line, flat_field* fields, int* n) {
   const char* p = line.data();
-  const char* end = p + line.size();
+  size_t len = line.size();
   *n = 0;
-  if (p == end || *p++ != '{') return false;
-  if (p < end && *p == '}') return p + 1 == end;
+  if (len < 2 || len > kMaxFlatLine || p[0] != '{') return false;
+  uint64_t quotes[kMaxFlatLine / 64] = {}, digits[kMaxFlatLine / 64] = {};
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+  const __m128i below_0 = _mm_set1_epi8('0' - 1), above_9 = _mm_set1_epi8('9' + 1);
+  for (size_t i = 0; i < len; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    uint32_t in_line = len - i >= 16 ? 0xffffu : (1u << (len - i)) - 1;
+    // Below 0x20 as signed bytes: control bytes, and every non-ASCII one.
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, space),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, backslash)));
+    if (static_cast<uint32_t>(_mm_movemask_epi8(bad)) & in_line) return false;
+    uint32_t q = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))) & in_line;
+    uint32_t d = static_cast<uint32_t>(_mm_movemask_epi8(
+                     _mm_and_si128(_mm_cmpgt_epi8(v, below_0), _mm_cmplt_epi8(v, above_9)))) &
+                 in_line;
+    quotes[i / 64] |= static_cast<uint64_t>(q) << (i % 64);
+    digits[i / 64] |= static_cast<uint64_t>(d) << (i % 64);
+  }
+#else
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c > 0x7e || c == '\\') return false;
+    if (c == '"') quotes[i / 64] |= uint64_t{1} << (i % 64);
+    if (c >= '0' && c <= '9') digits[i / 64] |= uint64_t{1} << (i % 64);
+  }
+#endif
+  // The first position >= from whose bit is set (want) or clear (!want).
+  auto next = [&](const uint64_t* mask, size_t from, bool want) -> size_t {
+    for (size_t w = from / 64; w < kMaxFlatLine / 64; w++) {
+      uint64_t m = want ? mask[w] : ~mask[w];
+      if (w == from / 64) m &= ~uint64_t{0} << (from % 64);
+      if (m) return w * 64 + static_cast<size_t>(__builtin_ctzll(m));
+    }
+    return kMaxFlatLine;
+  };
+  size_t i = 1;
+  if (p[i] == '}') return len == 2;
   for (;;) {
-    if (*n == kMaxFlatFields || p == end || *p++ != '"') return false;
+    if (*n == kMaxFlatFields || i >= len || p[i] != '"') return false;
     flat_field& fl = fields[(*n)++];
-    if (!(p = plain_string(p, end, &fl.name)) || p == end || *p++ != ':' || p == end) return false;
-    if (*p == '"') {
-      if (!(p = plain_string(p + 1, end, &fl.value.text))) return false;
+    size_t q = next(quotes, i + 1, true);
+    if (q >= len) return false;
+    fl.name = p + i + 1;
+    fl.name_length = static_cast<uint32_t>(q - i - 1);
+    i = q + 1;
+    if (i + 1 >= len || p[i] != ':') return false;
+    i++;
+    if (p[i] == '"') {
+      q = next(quotes, i + 1, true);
+      if (q >= len) return false;
       fl.value.is_int = false;
+      fl.value.text = p + i + 1;
+      fl.value.length = static_cast<uint32_t>(q - i - 1);
+      i = q + 1;
     } else {
-      const char* start = p;
-      bool negative = *p == '-';
-      if (negative) p++;
-      const char* digits = p;
-      int64_t v = 0;
-      while (p < end && *p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
-      size_t len = static_cast<size_t>(p - digits);
+      size_t start = i;
+      bool negative = p[i] == '-';
+      if (negative) i++;
+      size_t end = next(digits, i, false);
+      size_t count = end - i;
       // No leading zero (nor -0), no fraction or exponent, no overflow.
-      if (len == 0 || len > 18 || (*digits == '0' && (len > 1 || negative))) return false;
+      if (count == 0 || count > 18 || (p[i] == '0' && (count > 1 || negative))) return false;
+      int64_t v = 0;
+      for (; (end - i) % 8 != 0; i++) v = v * 10 + (p[i] - '0');
+      for (; i < end; i += 8) v = v * 100000000 + eight_digits(p + i);
       fl.value.is_int = true;
       fl.value.n = negative ? -v : v;
-      fl.value.text = std::string_view(start, static_cast<size_t>(p - start));
+      fl.value.text = p + start;
+      fl.value.length = static_cast<uint32_t>(end - start);
     }
-    if (p == end) return false;
-    char c = *p++;
-    if (c == '}') return p == end;
+    if (i >= len) return false;
+    char c = p[i++];
+    if (c == '}') return i == len;
     if (c != ',') return false;
   }
 }
@@ -255,7 +297,8 @@ session_event_parser::kind session_event_parser::parse(std::string_view line, se
     int n;
     if (read_flat(line, fields, &n)) {
       for (int i = 0; i < n; i++) {
-        switch (rules.field(fields[i].name, fields[i].value, watermark, why)) {
+        std::string_view name(fields[i].name, fields[i].name_length);
+        switch (rules.field(name, fields[i].value, watermark, why)) {
           case field_rules::step::next:
             break;
           case field_rules::step::punctuation:

@@ -35,9 +35,19 @@ void session_windows::sum::merge(const sum& o) {
 
 uint32_t session_windows::new_key(std::string_view key, uint64_t h) {
   uint32_t k = keys_.insert(key, h);
-  if (k >= kMaxKeys) std::abort();  // 2^29 keys: the window's key field is full
   keys_.value(k) = kNil;
+  if (keys_.layout() != keys_layout_) {
+    // The table grew: every key's windows follow their key to its new slot.
+    keys_layout_ = keys_.layout();
+    keys_.for_each_slot([this](uint32_t kslot, uint32_t) { relink(kslot); });
+  }
+  if (keys_.slot_of(k) >= kMaxKeySlots) std::abort();  // 2^29 key slots: the window's key field is full
   return k;
+}
+
+// Points the key field of the windows of the key in kslot at kslot.
+void session_windows::relink(uint32_t kslot) {
+  for (uint32_t s = keys_.value_at(kslot) & ~kDirty; s != kNil; s = windows_[s].next) windows_[s].key = kslot;
 }
 
 uint32_t session_windows::alloc_slot() {
@@ -66,17 +76,11 @@ void session_windows::free_slot(uint32_t slot) {
   free_slot_ = slot;
 }
 
-void session_windows::push_timer(int64_t time, uint32_t slot) {
-  make_room(timers_);
-  timers_.push_back(timer{time, slot});
-  std::push_heap(timers_.begin(), timers_.end(), [](const timer& a, const timer& b) { return a.time > b.time; });
-}
-
 void session_windows::unlink(uint32_t slot) {
-  uint32_t k = windows_[slot].key;
-  uint32_t s = head(k);
+  uint32_t& kv = keys_.value_at(windows_[slot].key);
+  uint32_t s = kv & ~kDirty;
   if (s == slot) {
-    set_head(k, windows_[slot].next);
+    set_head_in(kv, windows_[slot].next);
     return;
   }
   while (windows_[s].next != slot) s = windows_[s].next;
@@ -97,7 +101,7 @@ void session_windows::put_sum(uint32_t slot, const sum& s) {
 void session_windows::append_fired(uint32_t slot, bool late_update, std::vector<fired_session>* fired) {
   const window& w = windows_[slot];
   fired_session f;
-  f.key = keys_.key(w.key);
+  f.key = keys_.key_at(w.key);
   f.start = w.start;
   f.end = w.end;
   f.count = counts_.total(slot);
@@ -130,13 +134,24 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
   uint64_t h = key_table::hash(e.key);
   keys_.prefetch(h);  // interning the count-by value below hides the miss
   uint32_t value = e.has_count_value ? counts_.intern(e.count_value) : count_table::kNoValue;
-  uint32_t k = keys_.find(e.key, h);
+  // The key's first window and its counts start loading as soon as the
+  // key's slot is read.
+  uint32_t kslot = 0;
+  uint32_t k = keys_.find(
+      e.key, h,
+      [this](uint32_t value) {
+        uint32_t s = value & ~kDirty;
+        if (s != kNil) {
+          __builtin_prefetch(&windows_[s]);
+          counts_.prefetch(s);
+        }
+      },
+      &kslot);
   // The run of the key's windows that [e.time, end) intersects (touching
   // counts) starts at `first`, after `prev`.
   uint32_t prev = kNil, first = kNil;
   if (k != key_table::kNone) {
-    if (head(k) != kNil) counts_.prefetch(head(k));  // the miss overlaps the window's
-    for (uint32_t s = head(k); s != kNil; prev = s, s = windows_[s].next) {
+    for (uint32_t s = keys_.value_at(kslot) & ~kDirty; s != kNil; prev = s, s = windows_[s].next) {
       if (windows_[s].end >= e.time) {
         first = s;
         break;
@@ -148,24 +163,28 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
   if (first == kNil || windows_[first].start > end) {
     // A window of its own. Late only now: a live window is never late.
     if (cleanup_time(end) <= wm_) return false;
-    if (k == key_table::kNone) k = new_key(e.key, h);
+    if (k == key_table::kNone) {
+      k = new_key(e.key, h);
+      kslot = keys_.slot_of(k);
+    }
+    uint32_t& kv = keys_.value_at(kslot);
     uint32_t s = alloc_slot();
     window& w = windows_[s];
     w.start = e.time;
     w.end = end;
-    w.key = k;
+    w.key = kslot;
     w.pending = 0;
     w.emitted = 0;
     w.zombie = 0;
     w.next = first;
     if (prev == kNil)
-      set_head(k, s);
+      set_head_in(kv, s);
     else
       windows_[prev].next = s;
     counts_.increment(s, value);
     if (e.has_sum) put_sum(s, event_sum);
     open_++;
-    mark_dirty(k);
+    mark_dirty(k, kv);
     if (end - 1 <= wm_) {
       w.emitted = 1;  // a firing within allowed lateness; supersedes nothing
       append_fired(s, false, fired);
@@ -173,7 +192,7 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
     } else {
       w.pending = 1;
     }
-    push_timer(due(w), s);
+    timers_.push({due(w), s});
     return true;
   }
 
@@ -227,11 +246,11 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
     if (e.has_sum) acc.merge(event_sum);
     put_sum(keeper, acc);
     window& w = windows_[keeper];
-    w.key = k;
+    w.key = kslot;
     w.zombie = 0;
     w.next = after;
     if (prev == kNil)
-      set_head(k, keeper);
+      set_head_in(keys_.value_at(kslot), keeper);
     else
       windows_[prev].next = keeper;
     open_ -= n - 1;
@@ -240,7 +259,7 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
   w.start = m_start;
   w.end = m_end;
   counts_.increment(keeper, value);
-  mark_dirty(k);
+  mark_dirty(k, keys_.value_at(kslot));
   if (!pending) {
     w.pending = 0;
     w.emitted = 1;
@@ -250,7 +269,7 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
     w.pending = 1;
     w.emitted = emitted;
   }
-  if (moved) push_timer(due(w), keeper);
+  if (moved) timers_.push({due(w), keeper});
   return true;
 }
 
@@ -260,39 +279,36 @@ void session_windows::advance_watermark(int64_t wm, std::vector<fired_session>* 
   wm_ = wm;
   firing_.clear();
   dropped_.clear();
-  auto later = [](const timer& a, const timer& b) { return a.time > b.time; };
-  while (!timers_.empty() && timers_.front().time <= wm) {
-    uint32_t s = timers_.front().slot;
-    std::pop_heap(timers_.begin(), timers_.end(), later);
-    timers_.pop_back();
+  while (!timers_.empty() && timers_.top().time <= wm) {
+    uint32_t s = timers_.top().slot;
     window& w = windows_[s];
     if (w.zombie) {
+      timers_.pop();
       free_slot(s);
       continue;
     }
     // Catch the window up with the watermark: fire, then maybe drop (a
     // window whose fire and cleanup come in one step emits before it goes).
     if (w.pending && w.end - 1 <= wm) {
-      firing_.push_back(pending_fire{s, static_cast<bool>(w.emitted)});
+      firing_.push_back(pending_fire{w.end, s, static_cast<bool>(w.emitted)});
       w.pending = 0;
       w.emitted = 1;
-      mark_dirty(w.key);
+      mark_dirty_at(w.key);
     }
     if (cleanup_time(w.end) <= wm) {
+      timers_.pop();
       unlink(s);
       open_--;
-      mark_dirty(w.key);
+      mark_dirty_at(w.key);
       dropped_.push_back(s);  // freed once its contents are out
     } else {
-      push_timer(due(w), s);  // came due early: the window grew since
+      timers_.replace_top({due(w), s});  // came due early: the window grew since
     }
   }
   if (firing_.size() > 1)
     std::sort(firing_.begin(), firing_.end(), [&](const pending_fire& a, const pending_fire& b) {
-      const window& x = windows_[a.slot];
-      const window& y = windows_[b.slot];
-      if (x.end != y.end) return x.end < y.end;
-      return keys_.key(x.key) < keys_.key(y.key);
+      if (a.end != b.end) return a.end < b.end;
+      return keys_.key_at(windows_[a.slot].key) < keys_.key_at(windows_[b.slot].key);
     });
   for (const auto& f : firing_) append_fired(f.slot, f.late_update, fired);
   finish_fired(fired);
@@ -356,6 +372,7 @@ void session_windows::take_changes(
     key_text_.assign(keys_.key(k));
     if (head(k) == kNil) {
       keys_.erase(k);  // nothing left to keep it for
+      for (const auto& [from, to] : keys_.moves()) relink(to);
       fn(key_text_, nullptr);
     } else {
       encode(k, &encoded_);
@@ -433,13 +450,14 @@ Status session_windows::restore(const std::string& key, std::string_view encoded
     }
     set_head(k, kNil);
   }
+  uint32_t kslot = keys_.slot_of(k);
   uint32_t tail = kNil;
   for (const auto& d : ws) {
     uint32_t s = alloc_slot();
     window& w = windows_[s];
     w.start = d.start;
     w.end = d.end;
-    w.key = k;
+    w.key = kslot;
     w.pending = d.pending;
     w.emitted = d.emitted;
     w.zombie = 0;
@@ -456,7 +474,7 @@ Status session_windows::restore(const std::string& key, std::string_view encoded
     }
     counts_.add(s, count_table::kNoValue, d.count - counted);
     put_sum(s, d.s);
-    push_timer(due(windows_[s]), s);
+    timers_.push({due(windows_[s]), s});
     open_++;
   }
   return Status::OK();
@@ -466,7 +484,7 @@ session_windows::memory_use session_windows::memory() const {
   memory_use m;
   m.keys = keys_.size();
   m.windows = windows_.capacity() * sizeof(window);
-  m.timers = timers_.capacity() * sizeof(timer);
+  m.timers = timers_.bytes();
   m.key_table = keys_.table_bytes() + dirty_.capacity() * sizeof(uint32_t);
   m.counts = counts_.row_bytes() + counts_.value_bytes();
   m.sums = sums_.capacity() * sizeof(sum);

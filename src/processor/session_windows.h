@@ -35,6 +35,7 @@
 #include "kappa/status.h"
 #include "processor/count_table.h"
 #include "processor/key_table.h"
+#include "processor/timer_heap.h"
 
 namespace kappa {
 
@@ -120,23 +121,17 @@ class session_windows {
  private:
   static constexpr uint32_t kNil = (1u << 31) - 1;  // no slot (fits under kDirty)
   static constexpr uint32_t kDirty = 1u << 31;  // the key changed since the last checkpoint
-  static constexpr uint32_t kMaxKeys = 1u << 29;
+  static constexpr uint32_t kMaxKeySlots = 1u << 29;  // the window's key field
 
   struct window {
     int64_t start, end;
-    uint32_t key : 29;
+    uint32_t key : 29;     // the key's slot in keys_ (kept up to date as slots move)
     uint32_t pending : 1;  // holds contents not yet emitted: fires when the watermark reaches end-1
     uint32_t emitted : 1;  // fired before (so a new firing is a late update)
     uint32_t zombie : 1;   // merged away; the slot is free once its timer entry comes due
     uint32_t next;         // the key's next window (by start), or the next free slot
   };
   static_assert(sizeof(window) == 24);
-  // 12 bytes, not 16: there is one per window.
-  struct [[gnu::packed]] timer {
-    int64_t time;
-    uint32_t slot;
-  };
-  static_assert(sizeof(timer) == 12);
   struct sum {
     int64_t i = 0;
     double f = 0;
@@ -144,6 +139,7 @@ class session_windows {
     void merge(const sum& o);
   };
   struct pending_fire {
+    int64_t end;  // copied: the sort reads no window
     uint32_t slot;
     bool late_update;
   };
@@ -153,19 +149,21 @@ class session_windows {
     return max_ts > INT64_MAX - o_.allowed_lateness ? INT64_MAX : max_ts + o_.allowed_lateness;
   }
   int64_t due(const window& w) const { return w.pending ? w.end - 1 : cleanup_time(w.end); }
-  // A key's value in keys_: its first window's slot (or kNil) | kDirty.
+  // A key's value in keys_ (kv): its first window's slot (or kNil) | kDirty.
   uint32_t head(uint32_t key) const { return keys_.value(key) & ~kDirty; }
-  void set_head(uint32_t key, uint32_t slot) { keys_.value(key) = (keys_.value(key) & kDirty) | slot; }
-  void mark_dirty(uint32_t key) {
-    if (!(keys_.value(key) & kDirty)) {
-      keys_.value(key) |= kDirty;
+  void set_head(uint32_t key, uint32_t slot) { set_head_in(keys_.value(key), slot); }
+  void mark_dirty_at(uint32_t kslot) { mark_dirty(keys_.id_at(kslot), keys_.value_at(kslot)); }
+  static void set_head_in(uint32_t& kv, uint32_t slot) { kv = (kv & kDirty) | slot; }
+  void mark_dirty(uint32_t key, uint32_t& kv) {
+    if (!(kv & kDirty)) {
+      kv |= kDirty;
       dirty_.push_back(key);
     }
   }
   uint32_t new_key(std::string_view key, uint64_t h);
+  void relink(uint32_t kslot);
   uint32_t alloc_slot();
   void free_slot(uint32_t slot);
-  void push_timer(int64_t time, uint32_t slot);
   void unlink(uint32_t slot);
   void add_sum(uint32_t slot, const sum& s);
   sum get_sum(uint32_t slot) const;
@@ -178,10 +176,11 @@ class session_windows {
   int64_t wm_ = INT64_MIN;
   size_t open_ = 0;
   key_table keys_;
+  uint64_t keys_layout_ = 0;  // keys_.layout() as windows' key fields last followed it
   std::vector<uint32_t> dirty_;  // keys to write at the next checkpoint
   std::vector<window> windows_;
   uint32_t free_slot_ = kNil;
-  std::vector<timer> timers_;  // a min-heap on time
+  timer_heap timers_;
   count_table counts_;         // a row per slot
   std::vector<sum> sums_;      // per slot; empty until a sum is seen
   // Scratch, kept to reuse its capacity.
