@@ -155,12 +155,15 @@ int main(int argc, char** argv) {
   std::printf("open sessions peak  %zu\n", peak_open);
   if (peak_open) {
     const auto& m = peak_mem;
-    double per = static_cast<double>(m.per_session_bytes()) / static_cast<double>(peak_open);
-    std::printf("state at that peak  %zu keys; bytes: windows %zu, timers %zu, key table %zu, counts %zu, "
-                "sums %zu, key bytes %zu\n",
-                m.keys, m.windows, m.timers, m.key_table, m.counts, m.sums, m.key_bytes);
-    std::printf("bytes/session       %.1f (windows + timers + key table + counts + sums; plus %.1f key bytes)\n", per,
-                static_cast<double>(m.key_bytes) / static_cast<double>(peak_open));
+    auto per = [&](size_t bytes) { return static_cast<double>(bytes) / static_cast<double>(peak_open); };
+    std::printf("state at that peak  %zu keys; bytes: windows %zu, timers %zu, key slots %zu, counts %zu, sums %zu, "
+                "key records %zu, key bytes %zu\n",
+                m.keys, m.windows, m.timers, m.key_slots, m.counts, m.sums, m.key_records, m.key_bytes);
+    std::printf("bytes/session       %.1f (window %.1f + timer %.1f + key slot share %.1f + counts %.1f + sums %.1f)\n",
+                per(m.per_session_bytes()), per(m.windows), per(m.timers), per(m.key_slots), per(m.counts),
+                per(m.sums));
+    std::printf("  all in            %.1f (with key records %.1f), plus key bytes %.1f\n", per(m.total_bytes()),
+                per(m.key_records), per(m.key_bytes));
   }
   if (checkpoint_every) std::printf("checkpoint bytes    %llu\n", static_cast<unsigned long long>(checkpoint_bytes));
   std::printf("peak RSS            %.1f MiB\n", static_cast<double>(ru.ru_maxrss) / 1024.0);

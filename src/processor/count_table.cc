@@ -16,7 +16,7 @@ uint32_t count_table::add_value(std::string_view value, uint64_t h) {
   }
   if (!sparse_ && id >= width_) {
     if (width_ * 2 <= kMaxDense)
-      relayout(width_ * 2);
+      relayout(width_ * 2, bytes_);
     else
       make_sparse();
   }
@@ -31,34 +31,68 @@ void count_table::resize(size_t n) {
   if (sparse_) {
     heads_.reserve(n);
     heads_.resize(n, kEnd);
-  } else if (wide_) {
-    wide_rows_.reserve(n * width_);
-    wide_rows_.resize(n * width_, 0);
   } else {
-    narrow_.reserve(n * width_);
-    narrow_.resize(n * width_, 0);
+    dense_.reserve(n * width_ * bytes_);
+    dense_.resize(n * width_ * bytes_, 0);
   }
 }
 
-void count_table::relayout(uint32_t width) {
-  if (wide_) {
-    std::vector<int64_t> fresh(rows_ * width, 0);
-    for (size_t r = 0; r < rows_; r++)
-      for (uint32_t v = 0; v < width_; v++) fresh[r * width + v] = wide_rows_[r * width_ + v];
-    wide_rows_.swap(fresh);
-  } else {
-    std::vector<uint32_t> fresh(rows_ * width, 0);
-    for (size_t r = 0; r < rows_; r++)
-      for (uint32_t v = 0; v < width_; v++) fresh[r * width + v] = narrow_[r * width_ + v];
-    narrow_.swap(fresh);
+int64_t count_table::get(size_t i) const {
+  const unsigned char* p = dense_.data() + i * bytes_;
+  if (bytes_ == 2) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
   }
+  if (bytes_ == 4) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  int64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// REQUIRES: n fits a counter of bytes_.
+void count_table::put(size_t i, int64_t n) {
+  unsigned char* p = dense_.data() + i * bytes_;
+  if (bytes_ == 2) {
+    uint16_t v = static_cast<uint16_t>(n);
+    std::memcpy(p, &v, 2);
+  } else if (bytes_ == 4) {
+    uint32_t v = static_cast<uint32_t>(n);
+    std::memcpy(p, &v, 4);
+  } else {
+    std::memcpy(p, &n, 8);
+  }
+}
+
+// Lays the dense rows out afresh: wider rows (a new value) or wider
+// counters (one would overflow).
+void count_table::relayout(uint32_t width, uint32_t bytes) {
+  std::vector<unsigned char> fresh(rows_ * width * bytes, 0);
+  std::swap(fresh, dense_);
+  uint32_t old_width = width_, old_bytes = bytes_;
   width_ = width;
-}
-
-void count_table::widen() {
-  wide_rows_.assign(narrow_.begin(), narrow_.end());
-  std::vector<uint32_t>().swap(narrow_);
-  wide_ = true;
+  bytes_ = bytes;
+  for (size_t r = 0; r < rows_; r++)
+    for (uint32_t v = 0; v < old_width; v++) {
+      const unsigned char* p = fresh.data() + (r * old_width + v) * old_bytes;
+      int64_t n;
+      if (old_bytes == 2) {
+        uint16_t x;
+        std::memcpy(&x, p, 2);
+        n = x;
+      } else if (old_bytes == 4) {
+        uint32_t x;
+        std::memcpy(&x, p, 4);
+        n = x;
+      } else {
+        std::memcpy(&n, p, 8);
+      }
+      if (n != 0) put(r * width + v, n);
+    }
 }
 
 uint32_t count_table::new_cell(uint32_t value, int64_t count, uint32_t next) {
@@ -79,11 +113,10 @@ void count_table::make_sparse() {
   heads_.assign(rows_, kEnd);
   for (size_t r = 0; r < rows_; r++)
     for (uint32_t v = 0; v < width_; v++) {
-      int64_t n = wide_ ? wide_rows_[r * width_ + v] : narrow_[r * width_ + v];
+      int64_t n = get(r * width_ + v);
       if (n != 0) heads_[r] = new_cell(v, n, heads_[r]);
     }
-  std::vector<uint32_t>().swap(narrow_);
-  std::vector<int64_t>().swap(wide_rows_);
+  std::vector<unsigned char>().swap(dense_);
   sparse_ = true;
 }
 
@@ -105,15 +138,10 @@ void count_table::add(uint32_t row, uint32_t v, int64_t n) {
     return;
   }
   size_t i = static_cast<size_t>(row) * width_ + v;
-  if (!wide_) {
-    uint64_t sum = static_cast<uint64_t>(narrow_[i]) + static_cast<uint64_t>(n);
-    if (sum <= UINT32_MAX) {
-      narrow_[i] = static_cast<uint32_t>(sum);
-      return;
-    }
-    widen();
-  }
-  wide_rows_[i] += n;
+  int64_t sum = static_cast<int64_t>(static_cast<uint64_t>(get(i)) + static_cast<uint64_t>(n));
+  while (bytes_ < 8 && static_cast<uint64_t>(sum) > (bytes_ == 2 ? UINT16_MAX : UINT32_MAX))
+    relayout(width_, bytes_ * 2);
+  put(i, sum);
 }
 
 void count_table::merge(uint32_t dst, uint32_t src) {
@@ -123,8 +151,7 @@ void count_table::merge(uint32_t dst, uint32_t src) {
     return;
   }
   for (uint32_t v = 0; v < width_; v++) {
-    size_t s = static_cast<size_t>(src) * width_ + v;
-    int64_t n = wide_ ? wide_rows_[s] : narrow_[s];
+    int64_t n = get(static_cast<size_t>(src) * width_ + v);
     if (n != 0) add(dst, v, n);  // may widen: index afresh each time
   }
   clear(src);
@@ -140,10 +167,8 @@ void count_table::clear(uint32_t row) {
       c = next;
     }
     heads_[row] = kEnd;
-  } else if (wide_) {
-    std::fill_n(wide_rows_.begin() + static_cast<std::ptrdiff_t>(row) * width_, width_, 0);
   } else {
-    std::fill_n(narrow_.begin() + static_cast<std::ptrdiff_t>(row) * width_, width_, 0);
+    std::memset(dense_.data() + static_cast<size_t>(row) * width_ * bytes_, 0, width_ * bytes_);
   }
 }
 
@@ -152,10 +177,7 @@ int64_t count_table::total(uint32_t row) const {
   if (sparse_) {
     for (uint32_t c = heads_[row]; c != kEnd; c = cells_[c].next) n += cells_[c].count;
   } else {
-    for (uint32_t v = 0; v < width_; v++) {
-      size_t i = static_cast<size_t>(row) * width_ + v;
-      n += wide_ ? wide_rows_[i] : narrow_[i];
-    }
+    for (uint32_t v = 0; v < width_; v++) n += get(static_cast<size_t>(row) * width_ + v);
   }
   return n;
 }
@@ -167,15 +189,13 @@ void count_table::entries(uint32_t row, std::vector<std::pair<uint32_t, int64_t>
     return;
   }
   for (uint32_t v = 1; v < width_; v++) {
-    size_t i = static_cast<size_t>(row) * width_ + v;
-    int64_t n = wide_ ? wide_rows_[i] : narrow_[i];
+    int64_t n = get(static_cast<size_t>(row) * width_ + v);
     if (n != 0) out->emplace_back(v, n);
   }
 }
 
 size_t count_table::row_bytes() const {
-  return narrow_.capacity() * sizeof(uint32_t) + wide_rows_.capacity() * sizeof(int64_t) +
-         heads_.capacity() * sizeof(uint32_t) + cells_.capacity() * sizeof(cell);
+  return dense_.capacity() + heads_.capacity() * sizeof(uint32_t) + cells_.capacity() * sizeof(cell);
 }
 
 }  // namespace kappa

@@ -6,14 +6,15 @@
 // values are interned (value bytes -> id, ids from 1 in first-seen order).
 //
 // Rows are dense while there are at most kMaxDense values (so with few
-// values, as with event types, a row is a handful of 4-byte counters and
-// an event one increment): counters are 32-bit until one would overflow,
-// and from then on 64-bit for the whole table. With more values the table
-// turns sparse for good: a row is then a list of (value, 64-bit count)
-// cells, holding only the values its window has seen.
+// values, as with event types, a row is a handful of 2-byte counters and
+// an event one increment): counters are 16-bit until one would overflow,
+// and from then on 32-bit for the whole table, then 64-bit. With more
+// values the table turns sparse for good: a row is then a list of (value,
+// 64-bit count) cells, holding only the values its window has seen.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -45,14 +46,17 @@ class count_table {
 
   // Starts loading a row (to overlap the cache miss with other work).
   void prefetch(uint32_t row) const {
-    if (!sparse_ && !wide_) __builtin_prefetch(&narrow_[static_cast<size_t>(row) * width_]);
+    if (!sparse_) __builtin_prefetch(dense_.data() + static_cast<size_t>(row) * width_ * bytes_);
   }
   // row[v] += 1, the per-event step.
   void increment(uint32_t row, uint32_t v) {
-    if (!sparse_ && !wide_) {
-      uint32_t& c = narrow_[static_cast<size_t>(row) * width_ + v];
-      if (c != UINT32_MAX) [[likely]] {
+    if (!sparse_ && bytes_ == 2) {
+      unsigned char* p = dense_.data() + (static_cast<size_t>(row) * width_ + v) * 2;
+      uint16_t c;
+      std::memcpy(&c, p, 2);
+      if (c != UINT16_MAX) [[likely]] {
         c++;
+        std::memcpy(p, &c, 2);
         return;
       }
     }
@@ -72,7 +76,7 @@ class count_table {
   // Bytes held, by capacity: the counters (or cells), and the interned
   // values' table and bytes.
   size_t row_bytes() const;
-  size_t value_bytes() const { return values_.table_bytes() + values_.arena_bytes(); }
+  size_t value_bytes() const { return values_.slot_bytes() + values_.record_bytes() + values_.arena_bytes(); }
 
  private:
   struct cell {
@@ -82,8 +86,9 @@ class count_table {
   static constexpr uint32_t kEnd = UINT32_MAX;
 
   uint32_t add_value(std::string_view value, uint64_t h);
-  void relayout(uint32_t width);
-  void widen();
+  void relayout(uint32_t width, uint32_t bytes);
+  int64_t get(size_t i) const;
+  void put(size_t i, int64_t n);
   void make_sparse();
   uint32_t new_cell(uint32_t value, int64_t count, uint32_t next);
 
@@ -97,9 +102,9 @@ class count_table {
   std::vector<short_value> short_values_;  // the first kShortValues values, if up to 16 bytes
   size_t rows_ = 0;
   uint32_t width_ = 1;  // dense row width: a power of two
-  bool wide_ = false, sparse_ = false;
-  std::vector<uint32_t> narrow_;  // dense, 32-bit: rows_ * width_
-  std::vector<int64_t> wide_rows_;  // dense, 64-bit: rows_ * width_
+  uint32_t bytes_ = 2;  // dense counter size: 2, 4 or 8
+  bool sparse_ = false;
+  std::vector<unsigned char> dense_;  // rows_ * width_ counters of bytes_ each
   std::vector<uint32_t> heads_;   // sparse: each row's first cell
   std::vector<cell> cells_;       // sparse: cells, free ones chained from free_cell_
   uint32_t free_cell_ = kEnd;

@@ -49,8 +49,8 @@ uint32_t key_table::insert(std::string_view key, uint64_t h) {
   } else {
     if (records_.size() >= kIdMask - 1) std::abort();  // 2^28 keys: ids are 28-bit in a slot
     id = static_cast<uint32_t>(records_.size());
-    // By half, not doubling: memory.
-    if (records_.size() == records_.capacity()) records_.reserve(records_.capacity() + records_.capacity() / 2 + 16);
+    // By a quarter, not doubling: memory.
+    if (records_.size() == records_.capacity()) records_.reserve(records_.capacity() + records_.capacity() / 4 + 16);
     records_.emplace_back();
   }
   records_[id] = record{0, static_cast<uint32_t>(key.size())};

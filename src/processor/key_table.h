@@ -110,11 +110,13 @@ class key_table {
   // need this many entries.
   size_t id_limit() const { return records_.size(); }
 
-  // Bytes held, by capacity: the slots and records, and the bytes of keys
-  // longer than 8 (shorter ones are in their slot).
-  size_t table_bytes() const {
-    return slots_.capacity() * sizeof(slot) + records_.capacity() * sizeof(record) +
-           long_at_.capacity() * sizeof(uint64_t) + moves_.capacity() * sizeof(moves_[0]);
+  // Bytes held, by capacity: the hash slots; the records (with the arena
+  // offsets of long keys); the bytes of keys longer than 8 (shorter ones
+  // are in their slot).
+  size_t slot_bytes() const { return slots_.capacity() * sizeof(slot); }
+  size_t record_bytes() const {
+    return records_.capacity() * sizeof(record) + long_at_.capacity() * sizeof(uint64_t) +
+           moves_.capacity() * sizeof(moves_[0]);
   }
   size_t arena_bytes() const { return arena_.capacity(); }
 

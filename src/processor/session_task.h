@@ -42,6 +42,9 @@ class session_task {
   session_task(const session_task_options& o, session_fn on_session, rejected_fn on_rejected);
 
   // REQUIRES: 64 readable bytes after the line (simdjson's padding).
+  // Those bytes are also read as a hint, never trusted: when they hold the
+  // start of the next record, as in a log segment or a read buffer, the
+  // next event's key state starts loading into the cache early.
   void feed(std::string_view line);
   // The end of a finite input (--flush-at-end): the watermark goes to +inf
   // and every open session fires.
@@ -55,6 +58,7 @@ class session_task {
 
  private:
   void emit(std::vector<fired_session>& fired);
+  std::string_view next_key(std::string_view line) const;
 
   session_json_options json_;
   session_event_parser parser_;
@@ -65,6 +69,7 @@ class session_task {
   session_task_stats stats_;
   std::vector<fired_session> fired_;
   std::string value_;
+  std::string key_pattern_;  // "<key field>":"
 };
 
 }  // namespace kappa

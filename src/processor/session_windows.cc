@@ -13,11 +13,11 @@ namespace kappa {
 
 namespace {
 
-// Grows v's capacity by half when it is full, so that state held stays
-// within 1.5x of state used (std::vector would double).
+// Grows v's capacity by a quarter when it is full, so that state held
+// stays within 1.25x of state used (std::vector would double).
 template <class T>
 void make_room(std::vector<T>& v) {
-  if (v.size() == v.capacity()) v.reserve(v.capacity() + v.capacity() / 2 + 16);
+  if (v.size() == v.capacity()) v.reserve(v.capacity() + v.capacity() / 4 + 16);
 }
 
 }  // namespace
@@ -485,9 +485,10 @@ session_windows::memory_use session_windows::memory() const {
   m.keys = keys_.size();
   m.windows = windows_.capacity() * sizeof(window);
   m.timers = timers_.bytes();
-  m.key_table = keys_.table_bytes() + dirty_.capacity() * sizeof(uint32_t);
+  m.key_slots = keys_.slot_bytes();
   m.counts = counts_.row_bytes() + counts_.value_bytes();
   m.sums = sums_.capacity() * sizeof(sum);
+  m.key_records = keys_.record_bytes() + dirty_.capacity() * sizeof(uint32_t);
   m.key_bytes = keys_.arena_bytes();
   return m;
 }

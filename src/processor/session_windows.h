@@ -91,6 +91,21 @@ class session_windows {
   // *fired by earlier calls are invalid after this call.
   void advance_watermark(int64_t wm, std::vector<fired_session>* fired);
 
+  // Hints (no effect but on the cache): the key slot where a lookup for
+  // hash h starts; and the state of key (h = its hash): looks its slot up
+  // (best after prefetch_slot() had time) and starts loading its first
+  // window and counts.
+  void prefetch_slot(uint64_t h) const { keys_.prefetch(h); }
+  void prefetch_state(std::string_view key, uint64_t h) const {
+    keys_.find(key, h, [this](uint32_t value) {
+      uint32_t s = value & ~kDirty;
+      if (s != kNil) {
+        __builtin_prefetch(&windows_[s]);
+        counts_.prefetch(s);
+      }
+    });
+  }
+
   int64_t watermark() const { return wm_; }
   size_t open_windows() const { return open_; }
 
@@ -107,14 +122,19 @@ class session_windows {
 
   // Bytes of state, by capacity (what the allocator holds), by part.
   struct memory_use {
-    size_t keys = 0;        // keys held (with open windows, or changed since the last take_changes)
-    size_t windows = 0;     // window slots
-    size_t timers = 0;      // the timer heap
-    size_t key_table = 0;   // key hash slots and records (with each key's window list head)
-    size_t counts = 0;      // --count-by counters, and the interned values
-    size_t sums = 0;        // --sum-field sums
-    size_t key_bytes = 0;   // the bytes of keys longer than 8 (shorter ones are in their record)
-    size_t per_session_bytes() const { return windows + timers + key_table + counts + sums; }
+    size_t keys = 0;          // keys held (with open windows, or changed since the last take_changes)
+    size_t windows = 0;       // window slots (24 bytes each)
+    size_t timers = 0;        // the timer heap (an entry of 12 bytes per window slot)
+    size_t key_slots = 0;     // the keys' hash slots (16 bytes, with each key's window list head)
+    size_t counts = 0;        // --count-by counters, and the interned values
+    size_t sums = 0;          // --sum-field sums
+    size_t key_records = 0;   // per key: id -> slot and length; the changed keys' list
+    size_t key_bytes = 0;     // the bytes of keys longer than 8 (shorter ones are in their slot)
+    // What each open session costs: its window, timer entry, share of the
+    // hash slots, counts and sum.
+    size_t per_session_bytes() const { return windows + timers + key_slots + counts + sums; }
+    // Everything but the key bytes.
+    size_t total_bytes() const { return per_session_bytes() + key_records; }
   };
   memory_use memory() const;
 
@@ -157,6 +177,7 @@ class session_windows {
   void mark_dirty(uint32_t key, uint32_t& kv) {
     if (!(kv & kDirty)) {
       kv |= kDirty;
+      if (dirty_.size() == dirty_.capacity()) dirty_.reserve(dirty_.capacity() + dirty_.capacity() / 4 + 16);
       dirty_.push_back(key);
     }
   }

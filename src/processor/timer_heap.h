@@ -27,7 +27,7 @@ class timer_heap {
   const entry& top() const { return v_.front(); }
 
   void push(entry e) {
-    if (v_.size() == v_.capacity()) v_.reserve(v_.capacity() + v_.capacity() / 2 + 16);  // by half: memory
+    if (v_.size() == v_.capacity()) v_.reserve(v_.capacity() + v_.capacity() / 4 + 16);  // by a quarter: memory
     v_.push_back(e);
     size_t i = v_.size() - 1;
     while (i > 0) {

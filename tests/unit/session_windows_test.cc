@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "processor/count_table.h"
+#include "processor/key_table.h"
 #include "processor/session_events.h"
 #include "processor/session_json.h"
 #include "processor/session_windows.h"
@@ -754,4 +756,109 @@ TEST_CASE("session events: the fast reader of flat lines agrees with simdjson on
     }
   }
   CHECK(fast_eligible > 300);
+}
+
+// The tables under session_windows, against plain std::map models.
+
+TEST_CASE("key table: random inserts, finds and erases agree with a map; slots move, ids and keys do not") {
+  key_table t;
+  std::map<std::string, uint32_t> model;  // key -> id
+  uint64_t x = 12345;
+  auto rnd = [&](uint64_t n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % n;
+  };
+  for (int i = 0; i < 60000; i++) {
+    // Short keys (in the slot), long ones (in the arena), the empty key.
+    uint64_t k = rnd(3000);
+    std::string key = k % 3 == 0 ? "k" + std::to_string(k) : k % 3 == 1 ? "a-long-key-" + std::to_string(k) : "";
+    if (k % 3 == 2) key = std::string(k % 7, 'x');
+    uint64_t h = key_table::hash(key);
+    uint32_t id = t.find(key, h);
+    auto it = model.find(key);
+    REQUIRE((id == key_table::kNone) == (it == model.end()));
+    if (it != model.end()) {
+      REQUIRE(id == it->second);
+      REQUIRE(t.key(id) == key);
+      REQUIRE(t.key_at(t.slot_of(id)) == key);
+      REQUIRE(t.id_at(t.slot_of(id)) == id);
+      REQUIRE(t.value(id) == (id ^ 0x5555u));
+      if (rnd(3) == 0) {
+        t.erase(id);
+        model.erase(it);
+      }
+    } else {
+      id = t.insert(key, h);
+      t.value(id) = id ^ 0x5555u;
+      model[key] = id;
+    }
+    REQUIRE(t.size() == model.size());
+  }
+  for (const auto& [key, id] : model) CHECK(t.find(key, key_table::hash(key)) == id);
+}
+
+TEST_CASE("count table: 16-bit counters widen to 32 and 64 bits, and more than 15 values turn rows sparse") {
+  for (int values : {3, 40}) {
+    CAPTURE(values);
+    count_table t;
+    std::map<std::pair<uint32_t, std::string>, int64_t> model;  // (row, value) -> count
+    std::vector<std::string> names;
+    for (int v = 0; v < values; v++) names.push_back("value-" + std::to_string(v));
+    t.resize(8);
+    uint64_t x = 777;
+    auto rnd = [&](uint64_t n) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x % n;
+    };
+    auto check_row = [&](uint32_t row) {
+      std::vector<std::pair<uint32_t, int64_t>> got;
+      t.entries(row, &got);
+      std::map<std::string, int64_t> g, want;
+      for (const auto& [v, n] : got) g[std::string(t.value(v))] = n;
+      int64_t total = 0;
+      for (const auto& [k, n] : model)
+        if (k.first == row) {
+          total += n;
+          if (!k.second.empty() && n) want[k.second] = n;
+        }
+      CHECK(g == want);
+      CHECK(t.total(row) == total);
+    };
+    for (int i = 0; i < 4000; i++) {
+      uint32_t row = static_cast<uint32_t>(rnd(8));
+      uint64_t op = rnd(20);
+      std::string name = rnd(5) ? names[rnd(names.size())] : std::string();
+      uint32_t v = name.empty() ? count_table::kNoValue : t.intern(name);
+      if (op < 14) {
+        t.increment(row, v);
+        model[{row, name}] += 1;
+      } else if (op < 17) {
+        // Big adds: past 16 bits, then past 32.
+        int64_t n = i < 2000 ? 40000 : 3000000000;
+        t.add(row, v, n);
+        model[{row, name}] += n;
+      } else if (op < 19) {
+        uint32_t src = static_cast<uint32_t>(rnd(8));
+        if (src == row) continue;
+        t.merge(row, src);
+        for (auto it = model.begin(); it != model.end();) {
+          if (it->first.first == src) {
+            model[{row, it->first.second}] += it->second;
+            it = model.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      } else {
+        t.clear(row);
+        for (auto it = model.begin(); it != model.end();) it = it->first.first == row ? model.erase(it) : std::next(it);
+      }
+      check_row(row);
+    }
+    for (uint32_t row = 0; row < 8; row++) check_row(row);
+  }
 }
