@@ -279,7 +279,7 @@ void session_windows::advance_watermark(int64_t wm, std::vector<fired_session>* 
   wm_ = wm;
   firing_.clear();
   dropped_.clear();
-  while (!timers_.empty() && timers_.top().time <= wm) {
+  while (timers_.due(wm)) {
     uint32_t s = timers_.top().slot;
     window& w = windows_[s];
     if (w.zombie) {

@@ -35,7 +35,7 @@
 #include "kappa/status.h"
 #include "processor/count_table.h"
 #include "processor/key_table.h"
-#include "processor/timer_heap.h"
+#include "processor/timer_queue.h"
 
 namespace kappa {
 
@@ -201,7 +201,7 @@ class session_windows {
   std::vector<uint32_t> dirty_;  // keys to write at the next checkpoint
   std::vector<window> windows_;
   uint32_t free_slot_ = kNil;
-  timer_heap timers_;
+  timer_queue timers_;
   count_table counts_;         // a row per slot
   std::vector<sum> sums_;      // per slot; empty until a sum is seen
   // Scratch, kept to reuse its capacity.
