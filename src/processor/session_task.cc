@@ -1,5 +1,9 @@
 #include "processor/session_task.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace kappa {
 
 session_task::session_task(const session_task_options& o, session_fn on_session, rejected_fn on_rejected)
@@ -15,13 +19,33 @@ session_task::session_task(const session_task_options& o, session_fn on_session,
 // start of the next record, and a key field written "key":"..." near its
 // start is probably that event's key. A wrong guess costs one lookup.
 std::string_view session_task::next_key(std::string_view line) const {
-  std::string_view ahead(line.data() + line.size(), 64);
-  size_t at = ahead.find(key_pattern_);
-  if (at == std::string_view::npos) return {};
-  size_t from = at + key_pattern_.size();
-  size_t q = ahead.find('"', from);
-  if (q == std::string_view::npos) return {};
-  return ahead.substr(from, q - from);
+  const char* ahead = line.data() + line.size();
+  constexpr size_t kAhead = 64;
+  size_t n = key_pattern_.size();
+  if (n >= kAhead) return {};
+  // The quotes in the 64 bytes, then the pattern at each (the first or
+  // second quote of a record is usually the key field's).
+  uint64_t quotes = 0;
+#ifdef __SSE2__
+  for (size_t i = 0; i < kAhead; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ahead + i));
+    quotes |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')))))
+              << i;
+  }
+#else
+  for (size_t i = 0; i < kAhead; i++)
+    if (ahead[i] == '"') quotes |= uint64_t{1} << i;
+#endif
+  for (uint64_t q = quotes; q; q &= q - 1) {
+    size_t at = static_cast<size_t>(__builtin_ctzll(q));
+    if (at + n >= kAhead) return {};
+    if (!key_table::same_bytes(ahead + at, key_pattern_.data(), n)) continue;
+    uint64_t after = quotes >> (at + n) << (at + n);  // quotes past the pattern
+    if (!after) return {};
+    size_t end = static_cast<size_t>(__builtin_ctzll(after));
+    return std::string_view(ahead + at + n, end - at - n);
+  }
+  return {};
 }
 
 void session_task::emit(std::vector<fired_session>& fired) {

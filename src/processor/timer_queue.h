@@ -8,7 +8,9 @@
 // children adjacent), which stays in cache; later ones are appended to an
 // unsorted list, and move to the heap in batches, the earliest eighth or
 // so at a time, when the watermark gets near them. Entries are 12 bytes
-// (there is one per window).
+// (there is one per window); heap and list share one buffer, the heap
+// growing from its front and the list from its back, so memory follows
+// the sum of the two.
 #pragma once
 
 #include <cstddef>
@@ -27,15 +29,14 @@ class timer_queue {
 
   // Whether an entry with time <= wm is there; if so, top() is one.
   bool due(int64_t wm) {
-    if (!far_.empty() && far_min_ <= wm) move_near(wm);
-    return !near_.empty() && near_.front().time <= wm;
+    if (far_ != 0 && far_min_ <= wm) move_near(wm);
+    return near_ != 0 && buf_[0].time <= wm;
   }
   // REQUIRES: due() said so.
-  const entry& top() const { return near_.front(); }
+  const entry& top() const { return buf_[0]; }
   void pop() {
-    entry last = near_.back();
-    near_.pop_back();
-    if (!near_.empty()) sift_down(last);
+    entry last = buf_[--near_];
+    if (near_ != 0) sift_down(last);
   }
   // pop() and push(e) in one.
   void replace_top(entry e) {
@@ -53,47 +54,52 @@ class timer_queue {
       push_far(e);
   }
 
-  size_t size() const { return near_.size() + far_.size(); }
-  size_t bytes() const { return (near_.capacity() + far_.capacity()) * sizeof(entry); }
+  size_t size() const { return near_ + far_; }
+  size_t bytes() const { return buf_.size() * sizeof(entry); }
 
  private:
-  template <class T>
-  static void make_room(std::vector<T>& v) {
-    if (v.size() == v.capacity()) v.reserve(v.capacity() + v.capacity() / 4 + 16);  // by a quarter: memory
+  // The list's j-th entry (from the back of the buffer).
+  entry& far_at(size_t j) { return buf_[buf_.size() - 1 - j]; }
+  // Makes room for one more entry, growing by a quarter (memory).
+  void make_room() {
+    if (near_ + far_ < buf_.size()) return;
+    size_t old = buf_.size();
+    buf_.resize(old + old / 4 + 16);
+    // The list moves to the new back.
+    for (size_t j = 0; j < far_; j++) buf_[buf_.size() - 1 - j] = buf_[old - 1 - j];
   }
   void push_far(entry e) {
-    make_room(far_);
-    far_.push_back(e);
-    if (far_.size() == 1 || e.time < far_min_) far_min_ = e.time;
-    if (far_.size() == 1 || e.time > far_max_) far_max_ = e.time;
+    make_room();
+    far_at(far_++) = e;
+    if (far_ == 1 || e.time < far_min_) far_min_ = e.time;
+    if (far_ == 1 || e.time > far_max_) far_max_ = e.time;
   }
   void push_near(entry e) {
-    make_room(near_);
-    near_.push_back(e);
-    size_t i = near_.size() - 1;
+    make_room();
+    size_t i = near_++;
     while (i > 0) {
       size_t parent = (i - 1) / 4;
-      if (near_[parent].time <= e.time) break;
-      near_[i] = near_[parent];
+      if (buf_[parent].time <= e.time) break;
+      buf_[i] = buf_[parent];
       i = parent;
     }
-    near_[i] = e;
+    buf_[i] = e;
   }
   // Puts e at the root's place and moves it down to where it belongs.
   void sift_down(entry e) {
-    size_t n = near_.size(), i = 0;
+    size_t n = near_, i = 0;
     for (;;) {
       size_t c = 4 * i + 1;
       if (c >= n) break;
       size_t best = c;
       size_t last = c + 4 < n ? c + 4 : n;
       for (size_t k = c + 1; k < last; k++)
-        if (near_[k].time < near_[best].time) best = k;
-      if (near_[best].time >= e.time) break;
-      near_[i] = near_[best];
+        if (buf_[k].time < buf_[best].time) best = k;
+      if (buf_[best].time >= e.time) break;
+      buf_[i] = buf_[best];
       i = best;
     }
-    near_[i] = e;
+    buf_[i] = e;
   }
   // Moves the horizon past wm, by an eighth of the way to the last far
   // entry, and the far entries it now covers into the heap.
@@ -102,22 +108,45 @@ class timer_queue {
     horizon_ = static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(wm) < span
                    ? INT64_MAX
                    : static_cast<int64_t>(static_cast<uint64_t>(wm) + span);
-    size_t kept = 0;
-    int64_t min = INT64_MAX;
-    for (const entry& e : far_) {
-      if (e.time <= horizon_) {
-        push_near(e);
+    // Partition the list in place: entries now due near to its low end,
+    // the others (kept) to its high end, which stays the list. Then the
+    // heap takes the low end one entry at a time from below, growing into
+    // each slot as it is read.
+    size_t cap = buf_.size(), lo = cap - far_, hi = cap;
+    while (lo < hi) {
+      if (buf_[lo].time <= horizon_) {
+        lo++;
       } else {
-        far_[kept++] = e;
-        if (e.time < min) min = e.time;
+        hi--;
+        entry t = buf_[lo];
+        buf_[lo] = buf_[hi];
+        buf_[hi] = t;
       }
     }
-    far_.resize(kept);
+    size_t first = cap - far_;
+    far_ = cap - hi;
+    int64_t min = INT64_MAX;
+    for (size_t j = 0; j < far_; j++) {
+      int64_t t = far_at(j).time;
+      if (t < min) min = t;
+    }
+    for (size_t i = first; i < hi; i++) {
+      entry e = buf_[i];
+      size_t k = near_++;  // <= i: room without make_room()
+      while (k > 0) {
+        size_t parent = (k - 1) / 4;
+        if (buf_[parent].time <= e.time) break;
+        buf_[k] = buf_[parent];
+        k = parent;
+      }
+      buf_[k] = e;
+    }
     far_min_ = min;
   }
 
-  std::vector<entry> near_;  // a 4-ary min-heap: entries with time <= horizon_
-  std::vector<entry> far_;   // unsorted: entries with time > horizon_
+  std::vector<entry> buf_;  // [0, near_): a 4-ary min-heap of the entries with time <= horizon_;
+                            // the last far_: the others, unsorted
+  size_t near_ = 0, far_ = 0;
   int64_t horizon_ = INT64_MIN;
   int64_t far_min_ = 0, far_max_ = 0;  // over far_ (when not empty)
 };

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <set>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include "processor/session_events.h"
 #include "processor/session_json.h"
 #include "processor/session_windows.h"
+#include "processor/timer_queue.h"
 #include "processor/watermark.h"
 
 using namespace kappa;
@@ -864,5 +866,54 @@ TEST_CASE("count table: 16-bit counters widen to 32 and 64 bits, and more than 1
       check_row(row);
     }
     for (uint32_t row = 0; row < 8; row++) check_row(row);
+  }
+}
+
+TEST_CASE("timer queue: each watermark step takes out exactly the entries due, near or far, as a multiset would") {
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    CAPTURE(seed);
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull;
+    auto rnd = [&](uint64_t n) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x % n;
+    };
+    timer_queue q;
+    std::multiset<std::pair<int64_t, uint32_t>> model;
+    int64_t wm = -1000;
+    uint32_t next_slot = 0;
+    for (int step = 0; step < 3000; step++) {
+      // New timers: mostly a "gap" ahead, some just ahead, some far.
+      for (uint64_t k = rnd(8); k > 0; k--) {
+        int64_t ahead = rnd(3) ? 5000 + static_cast<int64_t>(rnd(2000)) : static_cast<int64_t>(rnd(rnd(2) ? 50 : 100000));
+        timer_queue::entry e{wm + 1 + ahead, next_slot++};
+        q.push(e);
+        model.insert({int64_t{e.time}, uint32_t{e.slot}});
+      }
+      wm += static_cast<int64_t>(rnd(rnd(20) ? 60 : 20000));
+      if (step == 2999) wm = INT64_MAX;
+      std::multiset<std::pair<int64_t, uint32_t>> got, want;
+      while (q.due(wm)) {
+        timer_queue::entry e = q.top();
+        got.insert({int64_t{e.time}, uint32_t{e.slot}});
+        if (rnd(3) == 0 && wm < INT64_MAX - 10000) {
+          // Re-armed for later: the same slot, a new time.
+          timer_queue::entry again{wm + 1 + static_cast<int64_t>(rnd(8000)), e.slot};
+          q.replace_top(again);
+          want.insert({int64_t{again.time}, uint32_t{again.slot}});  // re-added below
+        } else {
+          q.pop();
+        }
+      }
+      std::multiset<std::pair<int64_t, uint32_t>> due_now;
+      for (auto it = model.begin(); it != model.end() && it->first <= wm;) {
+        due_now.insert(*it);
+        it = model.erase(it);
+      }
+      REQUIRE(got == due_now);
+      for (const auto& e : want) model.insert(e);
+      REQUIRE(q.size() == model.size());
+    }
   }
 }
