@@ -15,9 +15,25 @@ static void append_int(std::string* out, int64_t v) {
   out->append(b, r.ptr);
 }
 
+// A JSON string: as is when every byte is printable ASCII other than a
+// quote or backslash (as keys and event types mostly are), which is what
+// append_json_string() writes for such bytes too, only slower.
+static void append_string(std::string* out, std::string_view s) {
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+      append_json_string(*out, s);
+      return;
+    }
+  }
+  out->push_back('"');
+  out->append(s);
+  out->push_back('"');
+}
+
 void append_session_json(const fired_session& s, const session_json_options& o, std::string* out) {
   out->append("{\"key\":");
-  append_json_string(*out, s.key);
+  append_string(out, s.key);
   out->append(",\"window_start\":");
   append_int(out, s.start);
   out->append(",\"window_end\":");
@@ -36,7 +52,7 @@ void append_session_json(const fired_session& s, const session_json_options& o, 
     out->append(",\"counts\":{");
     for (size_t i = 0; i < counts.size(); i++) {
       if (i) out->push_back(',');
-      append_json_string(*out, counts[i].value);
+      append_string(out, counts[i].value);
       out->push_back(':');
       append_int(out, counts[i].count);
     }

@@ -18,6 +18,7 @@
 #include "processor/session_windows.h"
 #include "processor/timer_queue.h"
 #include "processor/watermark.h"
+#include "util/json_string.h"
 
 using namespace kappa;
 
@@ -915,5 +916,24 @@ TEST_CASE("timer queue: each watermark step takes out exactly the entries due, n
       for (const auto& e : want) model.insert(e);
       REQUIRE(q.size() == model.size());
     }
+  }
+}
+
+TEST_CASE("session JSON writes keys and count values exactly as the JSON string escaper does") {
+  for (std::string key : {std::string("u42"), std::string("with space ~"), std::string("q\"uote"),
+                          std::string("back\\slash"), std::string("tab\there"), std::string("del\x7f"),
+                          std::string("caf\xc3\xa9"), std::string("bad\xff"), std::string(1, '\0'), std::string()}) {
+    CAPTURE(key);
+    fired_session s;
+    s.key = key;
+    std::vector<value_count> counts = {{key, 1}};
+    s.counts = counts;
+    std::string got, want = "{\"key\":";
+    append_session_json(s, {true, false}, &got);
+    append_json_string(want, key);
+    want += ",\"window_start\":0,\"window_end\":0,\"count\":0,\"counts\":{";
+    append_json_string(want, key);
+    want += ":1},\"late_update\":false}";
+    CHECK(got == want);
   }
 }
