@@ -44,6 +44,8 @@ struct partition_checkpoint {
   uint64_t open_sessions = 0;
   uint64_t checkpoints = 0;  // how many commits made this partition's state
   int64_t time_ms = 0;       // when it was committed
+  uint64_t state_bytes = 0;  // bytes of the partition's state chain (see commit_checkpoint)
+  uint64_t full_bytes = 0;   // bytes of the full snapshot that starts the chain
 };
 
 // A job's definition as its first checkpoint recorded it: the input topic
@@ -51,14 +53,6 @@ struct partition_checkpoint {
 struct job_definition {
   std::string input;
   std::string options;
-};
-
-// Writes one partition's changed window state inside a checkpoint commit.
-class checkpoint_writer {
- public:
-  virtual ~checkpoint_writer() = default;
-  virtual Status put_state(std::string_view key, std::string_view encoded) = 0;
-  virtual Status erase_state(std::string_view key) = 0;
 };
 
 class catalog {
@@ -85,18 +79,21 @@ class catalog {
   Status delete_group(const std::string& group, const std::string& topic = "");
 
   // Stream-job checkpoints, by job name (the job's consumer group).
-  // commit_checkpoint stores the definition (refusing Invalid if a
-  // different one is stored), the partition's checkpoint, the state
-  // changes `state` writes, and the group offset input_next for
-  // (job, input, partition), all in one transaction; nothing if any fails.
+  // A partition's window state is a chain of opaque blobs: a full snapshot,
+  // then one delta per checkpoint since (so a checkpoint writes what
+  // changed, in one sequential value, whatever the key order). In one
+  // transaction, commit_checkpoint stores the definition (Invalid if a
+  // different one is stored), appends `state` to the chain (full: it
+  // replaces the chain; empty and not full: nothing appended), stores the
+  // partition's checkpoint and the group offset input_next for
+  // (job, input, partition); nothing if any step fails.
   Status commit_checkpoint(const std::string& job, const job_definition& def, const partition_checkpoint& cp,
-                           const std::function<Status(checkpoint_writer&)>& state);
+                           std::string_view state, bool full);
   // NotFound if the job has never checkpointed.
   Result<job_definition> job_definition_of(const std::string& job);
   Result<std::vector<partition_checkpoint>> checkpoints(const std::string& job);
-  // Calls fn for every window-state entry of one partition of the job.
-  Status scan_state(const std::string& job, int32_t partition,
-                    const std::function<Status(std::string_view key, std::string_view encoded)>& fn);
+  // Calls fn for each state blob of one partition, oldest first.
+  Status scan_state(const std::string& job, int32_t partition, const std::function<Status(std::string_view)>& fn);
 
   // Data-dir settings (`kappa config`): the explicit ones, by key.
   Result<std::map<std::string, std::string>> settings();

@@ -1,7 +1,6 @@
 #include "kappa/catalog.h"
 
 #include <lmdb.h>
-#include <xxhash.h>
 
 #include <chrono>
 #include <map>
@@ -9,7 +8,6 @@
 
 #include "io/file.h"
 #include "util/big_endian.h"
-#include "util/varint.h"
 
 namespace kappa {
 
@@ -90,9 +88,7 @@ std::string group_key(const std::string& g, const std::string& t, int32_t p) {
 // Checkpoint keys: job \0 kind [partition (4 bytes, big-endian) [key digest]].
 //   'd' the job's definition: input topic, newline, options text
 //   'p' a partition's checkpoint: kCheckpointFields 8-byte big-endian fields
-//   's' a session key's window state: varint key length, key, encoding
-// State is keyed by the XXH3-128 digest of the session key, so any key
-// length fits LMDB's key limit; the key itself is kept in the value.
+//   's' partition, checkpoint number (8 bytes): a blob of the state chain
 std::string checkpoint_key(const std::string& job, char kind, int32_t partition = -1) {
   std::string k = job;
   k += '\0';
@@ -105,13 +101,14 @@ std::string checkpoint_key(const std::string& job, char kind, int32_t partition 
   return k;
 }
 
-constexpr size_t kCheckpointFields = 12;
+constexpr size_t kCheckpointFields = 14;
 
 std::string encode_checkpoint(const partition_checkpoint& cp) {
   const uint64_t f[kCheckpointFields] = {static_cast<uint64_t>(cp.input_next), static_cast<uint64_t>(cp.watermark),
                                          static_cast<uint64_t>(cp.output_end), static_cast<uint64_t>(cp.late_end),
                                          cp.events, cp.sessions, cp.late, cp.malformed, cp.open_sessions,
-                                         cp.checkpoints, static_cast<uint64_t>(cp.time_ms), 0};
+                                         cp.checkpoints, static_cast<uint64_t>(cp.time_ms), cp.state_bytes,
+                                         cp.full_bytes, 0};
   std::string s(kCheckpointFields * 8, '\0');
   for (size_t i = 0; i < kCheckpointFields; i++) be::store64(s.data() + i * 8, f[i]);
   return s;
@@ -132,7 +129,9 @@ bool decode_checkpoint(int32_t partition, const MDB_val& v, partition_checkpoint
                              f[7],
                              f[8],
                              f[9],
-                             static_cast<int64_t>(f[10])};
+                             static_cast<int64_t>(f[10]),
+                             f[11],
+                             f[12]};
   return true;
 }
 
@@ -306,7 +305,8 @@ Status catalog::delete_group(const std::string& group, const std::string& topic)
         if (mdb_cursor_del(c, 0) == 0) n++;
       }));
   // A job's checkpoint goes with its group: a rerun starts from scratch.
-  MDB_val dk = val(checkpoint_key(group, 'd')), dv;
+  std::string dkey = checkpoint_key(group, 'd');
+  MDB_val dk = val(dkey), dv;
   if (mdb_get(t.get(), env_->checkpoints, &dk, &dv) == 0 &&
       (topic.empty() || str(dv).substr(0, str(dv).find('\n')) == topic)) {
     KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->checkpoints, group + std::string(1, '\0'),
@@ -322,46 +322,8 @@ Status catalog::delete_group(const std::string& group, const std::string& topic)
   return Status::OK();
 }
 
-namespace {
-
-class lmdb_checkpoint_writer : public checkpoint_writer {
- public:
-  lmdb_checkpoint_writer(MDB_txn* t, MDB_dbi dbi, std::string prefix) : t_(t), dbi_(dbi), prefix_(std::move(prefix)) {}
-  Status put_state(std::string_view key, std::string_view encoded) override {
-    value_.clear();
-    char b[10];
-    value_.append(b, static_cast<size_t>(varint::put(b, static_cast<int64_t>(key.size())) - b));
-    value_ += key;
-    value_ += encoded;
-    MDB_val k = make_key(key), v{value_.size(), value_.data()};
-    int rc = mdb_put(t_, dbi_, &k, &v, 0);
-    return rc ? lmdb_error("write session state", rc) : Status::OK();
-  }
-  Status erase_state(std::string_view key) override {
-    MDB_val k = make_key(key);
-    int rc = mdb_del(t_, dbi_, &k, nullptr);
-    return rc && rc != MDB_NOTFOUND ? lmdb_error("erase session state", rc) : Status::OK();
-  }
-
- private:
-  MDB_val make_key(std::string_view key) {
-    XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
-    key_ = prefix_;
-    char b[16];
-    be::store64(b, h.high64);
-    be::store64(b + 8, h.low64);
-    key_.append(b, 16);
-    return val(key_);
-  }
-  MDB_txn* t_;
-  MDB_dbi dbi_;
-  std::string prefix_, key_, value_;
-};
-
-}  // namespace
-
 Status catalog::commit_checkpoint(const std::string& job, const job_definition& def, const partition_checkpoint& cp,
-                                  const std::function<Status(checkpoint_writer&)>& state) {
+                                  std::string_view state, bool full) {
   txn t(env_->e, true);
   if (t.rc()) return lmdb_error("begin", t.rc());
   std::string dkey = checkpoint_key(job, 'd'), dtext = def.input + "\n" + def.options;
@@ -375,8 +337,19 @@ Status catalog::commit_checkpoint(const std::string& job, const job_definition& 
   } else if (rc) {
     return lmdb_error("read job " + job, rc);
   }
-  lmdb_checkpoint_writer w(t.get(), env_->checkpoints, checkpoint_key(job, 's', cp.partition));
-  KAPPA_RETURN_IF_ERROR(state(w));
+  std::string chain = checkpoint_key(job, 's', cp.partition);
+  if (full) {
+    KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->checkpoints, chain,
+                                      [&](MDB_cursor* c, const std::string&, const MDB_val&) { mdb_cursor_del(c, 0); }));
+  }
+  if (full || !state.empty()) {
+    std::string skey = chain;
+    char seq[8];
+    be::store64(seq, cp.checkpoints);
+    skey.append(seq, 8);
+    MDB_val sk = val(skey), sv{state.size(), const_cast<char*>(state.data())};
+    if ((rc = mdb_put(t.get(), env_->checkpoints, &sk, &sv, 0))) return lmdb_error("write state of " + job, rc);
+  }
   std::string pkey = checkpoint_key(job, 'p', cp.partition), pval = encode_checkpoint(cp);
   MDB_val pk = val(pkey), pv = val(pval);
   if ((rc = mdb_put(t.get(), env_->checkpoints, &pk, &pv, 0))) return lmdb_error("write checkpoint of " + job, rc);
@@ -426,24 +399,14 @@ Result<std::vector<partition_checkpoint>> catalog::checkpoints(const std::string
 }
 
 Status catalog::scan_state(const std::string& job, int32_t partition,
-                           const std::function<Status(std::string_view key, std::string_view encoded)>& fn) {
+                           const std::function<Status(std::string_view)>& fn) {
   txn t(env_->e, false);
   if (t.rc()) return lmdb_error("begin", t.rc());
   Status st;
   KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->checkpoints, checkpoint_key(job, 's', partition),
                                     [&](MDB_cursor*, const std::string&, const MDB_val& v) {
-                                      if (!st.ok()) return;
-                                      const char* p = static_cast<const char*>(v.mv_data);
-                                      const char* end = p + v.mv_size;
-                                      int64_t len;
-                                      p = varint::get64(p, end, &len);
-                                      if (!p || len < 0 || len > end - p) {
-                                        st = Status::Corruption("session state of job " + job + " partition " +
-                                                                std::to_string(partition) + " is damaged");
-                                        return;
-                                      }
-                                      st = fn(std::string_view(p, static_cast<size_t>(len)),
-                                              std::string_view(p + len, static_cast<size_t>(end - p - len)));
+                                      if (st.ok())
+                                        st = fn(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
                                     }));
   return st;
 }

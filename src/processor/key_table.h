@@ -109,6 +109,8 @@ class key_table {
   // One more than the largest id handed out so far: arrays indexed by id
   // need this many entries.
   size_t id_limit() const { return records_.size(); }
+  // Whether id (< id_limit()) names a key now, rather than a freed id.
+  bool live(uint32_t id) const { return records_[id].length != kFree; }
 
   // Bytes held, by capacity: the hash slots; the records (with the arena
   // offsets of long keys); the bytes of keys longer than 8 (shorter ones

@@ -18,6 +18,7 @@
 #include "kappa/log.h"
 #include "log/partition_lock.h"
 #include "log/topic_name.h"
+#include "processor/checkpoint_state.h"
 #include "processor/session_task.h"
 #include "util/duration.h"
 
@@ -47,6 +48,7 @@ struct partition_run {
   const record_view* current = nullptr;  // the input record being fed
   Status error;                    // the first failure inside a task callback
   std::vector<record_header> headers;
+  state_blob_writer blob;          // the state part of the next checkpoint
   // What other threads may read while this partition runs.
   std::atomic<uint64_t> events{0}, sessions{0}, late_n{0}, malformed{0}, open_sessions{0}, processed{0};
   std::atomic<int64_t> watermark{INT64_MIN}, lag{0};
@@ -301,9 +303,14 @@ Status session_job::impl::restore(partition_run& s) {
     // and outputs cut back to their checkpointed ends.
     s.task->restore_watermark(s.cp.watermark);
     session_windows& ws = s.task->windows();
-    KAPPA_RETURN_IF_ERROR(dd->catalog()->scan_state(group, p, [&](std::string_view key, std::string_view enc) {
-      return ws.restore(std::string(key), enc);
+    std::vector<std::string> blobs;
+    KAPPA_RETURN_IF_ERROR(dd->catalog()->scan_state(group, p, [&](std::string_view b) {
+      blobs.emplace_back(b);
+      return Status::OK();
     }));
+    state_chain chain;
+    for (const auto& b : blobs) KAPPA_RETURN_IF_ERROR(chain.add(b, where(p) + " in job " + group));
+    for (const auto& [key, enc] : chain.latest()) KAPPA_RETURN_IF_ERROR(ws.restore(std::string(key), enc));
     auto cut = [&](partition_appender& a, const topic_meta& t, int64_t to) -> Status {
       int64_t at;
       {
@@ -388,14 +395,26 @@ Status session_job::impl::checkpoint(partition_run& s) {
   partition_checkpoint cp = current(s);
   cp.checkpoints++;
   cp.time_ms = wall_ms();
+  // The changed keys as one delta, or, once the deltas outweigh twice the
+  // last full snapshot (plus 1 MiB), a new full snapshot that replaces them:
+  // restore reads at most about three times the state.
   session_windows& ws = s.task->windows();
-  KAPPA_RETURN_IF_ERROR(dd->catalog()->commit_checkpoint(group, def, cp, [&](checkpoint_writer& w) {
-    Status st;
+  bool full = s.cp.state_bytes > 2 * s.cp.full_bytes + (1u << 20);
+  s.blob.clear();
+  if (full) {
+    ws.take_all([&](const std::string& key, const std::string& enc) { s.blob.put(key, enc); });
+  } else {
     ws.take_changes([&](const std::string& key, const std::string* enc) {
-      if (st.ok()) st = enc ? w.put_state(key, *enc) : w.erase_state(key);
+      if (enc)
+        s.blob.put(key, *enc);
+      else
+        s.blob.erase(key);
     });
-    return st;
-  }));
+  }
+  std::string_view blob = s.blob.finish(full);
+  cp.state_bytes = (full ? 0 : s.cp.state_bytes) + blob.size();
+  if (full) cp.full_bytes = blob.size();
+  KAPPA_RETURN_IF_ERROR(dd->catalog()->commit_checkpoint(group, def, cp, blob, full));
   s.cp = cp;
   s.dirty = false;
   s.last_checkpoint_ms = wall_ms();
