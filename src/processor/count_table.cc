@@ -14,6 +14,11 @@ uint32_t count_table::add_value(std::string_view value, uint64_t h) {
     std::memcpy(s.bytes, value.data(), value.size());
     short_values_.push_back(s);
   }
+  if (!sparse_) {
+    auto at = std::lower_bound(by_bytes_.begin(), by_bytes_.end(), value,
+                               [&](uint32_t v, std::string_view x) { return this->value(v) < x; });
+    by_bytes_.insert(at, id);
+  }
   if (!sparse_ && id >= width_) {
     if (width_ * 2 <= kMaxDense)
       relayout(width_ * 2, bytes_);
@@ -117,6 +122,7 @@ void count_table::make_sparse() {
       if (n != 0) heads_[r] = new_cell(v, n, heads_[r]);
     }
   std::vector<unsigned char>().swap(dense_);
+  std::vector<uint32_t>().swap(by_bytes_);
   sparse_ = true;
 }
 
@@ -184,11 +190,14 @@ int64_t count_table::total(uint32_t row) const {
 
 void count_table::entries(uint32_t row, std::vector<std::pair<uint32_t, int64_t>>* out) const {
   if (sparse_) {
+    size_t begin = out->size();
     for (uint32_t c = heads_[row]; c != kEnd; c = cells_[c].next)
       if (cells_[c].value != kNoValue && cells_[c].count != 0) out->emplace_back(cells_[c].value, cells_[c].count);
+    std::sort(out->begin() + static_cast<std::ptrdiff_t>(begin), out->end(),
+              [&](const auto& a, const auto& b) { return value(a.first) < value(b.first); });
     return;
   }
-  for (uint32_t v = 1; v < width_; v++) {
+  for (uint32_t v : by_bytes_) {
     int64_t n = get(static_cast<size_t>(row) * width_ + v);
     if (n != 0) out->emplace_back(v, n);
   }

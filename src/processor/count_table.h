@@ -70,7 +70,7 @@ class count_table {
   // The event count: the sum of the row.
   int64_t total(uint32_t row) const;
   // Appends the row's (value id, count) entries with a value and a count
-  // other than zero to *out, in no particular order.
+  // other than zero to *out, in byte order of the values.
   void entries(uint32_t row, std::vector<std::pair<uint32_t, int64_t>>* out) const;
 
   // Bytes held, by capacity: the counters (or cells), and the interned
@@ -99,6 +99,7 @@ class count_table {
   static constexpr size_t kShortValues = 4;
 
   key_table values_;  // id + 1 = value id
+  std::vector<uint32_t> by_bytes_;  // dense: the value ids in byte order of the values
   std::vector<short_value> short_values_;  // the first kShortValues values, if up to 16 bytes
   size_t rows_ = 0;
   uint32_t width_ = 1;  // dense row width: a power of two

@@ -113,9 +113,7 @@ void session_windows::append_fired(uint32_t slot, bool late_update, std::vector<
   // The counts go to fired_counts_; the span is set once all are there
   // (the vector may move while it fills).
   entries_.clear();
-  counts_.entries(slot, &entries_);
-  std::sort(entries_.begin(), entries_.end(),
-            [&](const auto& a, const auto& b) { return counts_.value(a.first) < counts_.value(b.first); });
+  counts_.entries(slot, &entries_);  // in byte order
   size_t begin = fired_counts_.size();
   for (const auto& [v, n] : entries_) fired_counts_.push_back(value_count{counts_.value(v), n});
   fired->push_back(f);
@@ -349,9 +347,7 @@ void session_windows::encode(uint32_t key, std::string* out) {
       put_varint(enc, sm.i);
     }
     entries_.clear();
-    counts_.entries(s, &entries_);
-    std::sort(entries_.begin(), entries_.end(),
-              [&](const auto& a, const auto& b) { return counts_.value(a.first) < counts_.value(b.first); });
+    counts_.entries(s, &entries_);  // in byte order
     put_varint(enc, static_cast<int64_t>(entries_.size()));
     for (const auto& [v, c] : entries_) {
       std::string_view value = counts_.value(v);
@@ -380,16 +376,6 @@ void session_windows::take_changes(
     }
   }
   dirty_.clear();
-}
-
-void session_windows::take_all(const std::function<void(const std::string& key, const std::string& encoded)>& fn) {
-  take_changes([](const std::string&, const std::string*) {});
-  for (uint32_t k = 0; k < keys_.id_limit(); k++) {
-    if (!keys_.live(k) || head(k) == kNil) continue;
-    key_text_.assign(keys_.key(k));
-    encode(k, &encoded_);
-    fn(key_text_, encoded_);
-  }
 }
 
 Status session_windows::restore(const std::string& key, std::string_view encoded) {
