@@ -378,6 +378,16 @@ void session_windows::take_changes(
   dirty_.clear();
 }
 
+void session_windows::take_all(const std::function<void(const std::string& key, const std::string& encoded)>& fn) {
+  take_changes([](const std::string&, const std::string*) {});
+  for (uint32_t k = 0; k < keys_.id_limit(); k++) {
+    if (!keys_.live(k) || head(k) == kNil) continue;
+    key_text_.assign(keys_.key(k));
+    encode(k, &encoded_);
+    fn(key_text_, encoded_);
+  }
+}
+
 Status session_windows::restore(const std::string& key, std::string_view encoded) {
   fired_counts_.clear();
   auto bad = [&](const char* why) {

@@ -114,6 +114,9 @@ class session_windows {
   // the key has no windows left; then forgets the changes (and the keys
   // without windows).
   void take_changes(const std::function<void(const std::string& key, const std::string* encoded)>& fn);
+  // A full checkpoint: forgets the changes like take_changes(), then calls
+  // fn for every key that has windows, with their encoding.
+  void take_all(const std::function<void(const std::string& key, const std::string& encoded)>& fn);
   // Restores from a checkpoint into an empty operator: the watermark, then
   // each key's encoding as take_changes() gave it. Corruption if the bytes
   // do not decode (or fail their checksum).
