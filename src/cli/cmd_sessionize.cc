@@ -2,7 +2,9 @@
 // exactly once (kappa/session_job.h), or from stdin to stdout as a filter.
 #include <unistd.h>
 
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <cstdio>
 #include <ctime>
 #include <thread>
@@ -157,18 +159,26 @@ int sessionize(const sessionize_opts& o, context& ctx) {
   sigaction(SIGTERM, &sa, nullptr);
 
   Status st;
-  std::atomic<bool> finished{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
   std::thread runner([&] {
-    st = j.run();
+    Status rs = j.run();
+    std::lock_guard<std::mutex> g(mu);
+    st = rs;
     finished = true;
+    cv.notify_one();
   });
   // The progress line: twice a second, on a terminal only.
   const bool tty = ::isatty(2);
   auto start = std::chrono::steady_clock::now();
   bool shown = false;
-  for (int tick = 1; !finished; tick++) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (!tty || tick % 5 != 0 || finished) continue;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(mu);
+      if (cv.wait_for(l, std::chrono::milliseconds(500), [&] { return finished; })) break;
+    }
+    if (!tty) continue;
     session_job_stats s = j.stats();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "\r\033[K%llu events, %.0f events/s, lag %lld, watermark %s, %llu open sessions",
