@@ -61,7 +61,7 @@ class key_table {
   }
   // Whether a[0, n) == b[0, n). Up to 16 bytes without a call: two loads
   // from each side that overlap to cover the length; reads nothing outside.
-  static bool same_bytes(const char* a, const char* b, size_t n) {
+  [[gnu::always_inline]] static bool same_bytes(const char* a, const char* b, size_t n) {
     if (n >= 8) {
       if (n > 16) return std::memcmp(a, b, n) == 0;
       return load<uint64_t>(a) == load<uint64_t>(b) && load<uint64_t>(a + n - 8) == load<uint64_t>(b + n - 8);

@@ -79,7 +79,7 @@ struct field_rules {
   // string's contents or a number's or boolean's JSON text) and
   // number(int64_t*, double*) (0: not a number, 1: an integer, 2: not).
   template <class V>
-  step field(std::string_view name, V& v, int64_t* watermark, std::string* why) {
+  [[gnu::always_inline]] step field(std::string_view name, V& v, int64_t* watermark, std::string* why) {
     if (!f.watermark.empty() && is(name, f.watermark)) {
       if (!v.get_int64(watermark)) {
         *why = "field '" + f.watermark + "' is not an integer watermark (ms)";
@@ -208,11 +208,11 @@ bool read_flat(std::string_view line, flat_field* fields, int* n) {
   size_t len = line.size();
   *n = 0;
   if (len < 2 || len > kMaxFlatLine || p[0] != '{') return false;
-  uint64_t quotes[kMaxFlatLine / 64] = {}, digits[kMaxFlatLine / 64] = {};
+  constexpr size_t kWords = kMaxFlatLine / 64;
+  uint64_t quotes[kWords] = {};
 #ifdef __SSE2__
   const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
   const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
-  const __m128i below_0 = _mm_set1_epi8('0' - 1), above_9 = _mm_set1_epi8('9' + 1);
   for (size_t i = 0; i < len; i += 16) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     uint32_t in_line = len - i >= 16 ? 0xffffu : (1u << (len - i)) - 1;
@@ -221,35 +221,31 @@ bool read_flat(std::string_view line, flat_field* fields, int* n) {
                                _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, backslash)));
     if (static_cast<uint32_t>(_mm_movemask_epi8(bad)) & in_line) return false;
     uint32_t q = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))) & in_line;
-    uint32_t d = static_cast<uint32_t>(_mm_movemask_epi8(
-                     _mm_and_si128(_mm_cmpgt_epi8(v, below_0), _mm_cmplt_epi8(v, above_9)))) &
-                 in_line;
     quotes[i / 64] |= static_cast<uint64_t>(q) << (i % 64);
-    digits[i / 64] |= static_cast<uint64_t>(d) << (i % 64);
   }
 #else
   for (size_t i = 0; i < len; i++) {
     unsigned char c = static_cast<unsigned char>(p[i]);
     if (c < 0x20 || c > 0x7e || c == '\\') return false;
     if (c == '"') quotes[i / 64] |= uint64_t{1} << (i % 64);
-    if (c >= '0' && c <= '9') digits[i / 64] |= uint64_t{1} << (i % 64);
   }
 #endif
-  // The first position >= from whose bit is set (want) or clear (!want).
-  auto next = [&](const uint64_t* mask, size_t from, bool want) -> size_t {
-    for (size_t w = from / 64; w < kMaxFlatLine / 64; w++) {
-      uint64_t m = want ? mask[w] : ~mask[w];
-      if (w == from / 64) m &= ~uint64_t{0} << (from % 64);
-      if (m) return w * 64 + static_cast<size_t>(__builtin_ctzll(m));
-    }
-    return kMaxFlatLine;
+  // The walk meets the quotes in order (no escapes: each one opens or
+  // closes a string), so it takes them off the front of the mask.
+  size_t word = 0;
+  auto next_quote = [&]() -> size_t {
+    while (word < kWords && quotes[word] == 0) word++;
+    if (word == kWords) return kMaxFlatLine;
+    size_t at = word * 64 + static_cast<size_t>(__builtin_ctzll(quotes[word]));
+    quotes[word] &= quotes[word] - 1;
+    return at;
   };
   size_t i = 1;
   if (p[i] == '}') return len == 2;
   for (;;) {
-    if (*n == kMaxFlatFields || i >= len || p[i] != '"') return false;
+    if (*n == kMaxFlatFields || next_quote() != i) return false;  // a name opens here
     flat_field& fl = fields[(*n)++];
-    size_t q = next(quotes, i + 1, true);
+    size_t q = next_quote();
     if (q >= len) return false;
     fl.name = p + i + 1;
     fl.name_length = static_cast<uint32_t>(q - i - 1);
@@ -257,7 +253,8 @@ bool read_flat(std::string_view line, flat_field* fields, int* n) {
     if (i + 1 >= len || p[i] != ':') return false;
     i++;
     if (p[i] == '"') {
-      q = next(quotes, i + 1, true);
+      next_quote();  // this one
+      q = next_quote();
       if (q >= len) return false;
       fl.value.is_int = false;
       fl.value.text = p + i + 1;
@@ -267,7 +264,8 @@ bool read_flat(std::string_view line, flat_field* fields, int* n) {
       size_t start = i;
       bool negative = p[i] == '-';
       if (negative) i++;
-      size_t end = next(digits, i, false);
+      size_t end = i;
+      while (end < len && static_cast<unsigned char>(p[end] - '0') < 10) end++;
       size_t count = end - i;
       // No leading zero (nor -0), no fraction or exponent, no overflow.
       if (count == 0 || count > 18 || (p[i] == '0' && (count > 1 || negative))) return false;

@@ -732,6 +732,7 @@ TEST_CASE("session events: the fast reader of flat lines agrees with simdjson on
     line += "}";
     if (rnd(8) == 0 && !line.empty()) line[rnd(line.size())] = "{}\":,x\\ 0\x01"[rnd(10)];  // damage
     if (rnd(20) == 0) line.resize(rnd(line.size() + 1));
+    if (rnd(20) == 0) line += "x} ,\"1"[rnd(6)];  // after the object
     std::string spaced = line.empty() || line[0] != '{' ? " " + line : "{ " + line.substr(1);
     padded a(line), b(spaced);
     session_event e1, e2;
