@@ -71,6 +71,9 @@ class key_table {
     return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
   }
 
+  // Starts loading a slot.
+  void prefetch_at(uint32_t slot) const { __builtin_prefetch(&slots_[slot]); }
+
   // Adds key and returns its new id. REQUIRES: key is not present;
   // h = hash(key). May grow the table, which moves every slot.
   uint32_t insert(std::string_view key, uint64_t h);

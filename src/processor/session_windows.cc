@@ -311,6 +311,18 @@ void session_windows::advance_watermark(int64_t wm, std::vector<fired_session>* 
   for (const auto& f : firing_) append_fired(f.slot, f.late_update, fired);
   finish_fired(fired);
   for (uint32_t s : dropped_) free_slot(s);
+  // The window due next starts loading now, and once it is in (a step
+  // later) its key's slot and counts: what firing it will read.
+  if (const timer_queue::entry* next = timers_.peek()) {
+    uint32_t s = next->slot;
+    if (s == next_due_) {
+      keys_.prefetch_at(windows_[s].key);
+      counts_.prefetch(s);
+    } else {
+      __builtin_prefetch(&windows_[s]);
+      next_due_ = s;
+    }
+  }
 }
 
 // Encoding of one key's windows (in checkpoints, never in the log):

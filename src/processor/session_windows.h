@@ -205,6 +205,7 @@ class session_windows {
   std::vector<window> windows_;
   uint32_t free_slot_ = kNil;
   timer_queue timers_;
+  uint32_t next_due_ = kNil;  // the slot of the timer due next, as last prefetched
   count_table counts_;         // a row per slot
   std::vector<sum> sums_;      // per slot; empty until a sum is seen
   // Scratch, kept to reuse its capacity.

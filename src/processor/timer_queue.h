@@ -34,6 +34,8 @@ class timer_queue {
   }
   // REQUIRES: due() said so.
   const entry& top() const { return buf_[0]; }
+  // The heap's first entry, if any (a later one may wait in the list).
+  const entry* peek() const { return near_ ? &buf_[0] : nullptr; }
   void pop() {
     entry last = buf_[--near_];
     if (near_ != 0) sift_down(last);
