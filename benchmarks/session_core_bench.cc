@@ -12,8 +12,12 @@
 // lines (encoded, then thrown away), as the job runner would; 0 = never.
 //
 // Prints events/s over the feed loop (file reads excluded: they are timed
-// apart), sessions emitted, open sessions at peak, state bytes per open
-// session at that peak, and the process's peak RSS (getrusage).
+// apart), sessions emitted, an XXH3 digest of everything written (sessions
+// and rejected lines, in order: equal digests, equal output), open
+// sessions at peak, state bytes per open session at that peak (from
+// session_windows::memory(), by capacity), and the process's peak RSS
+// (getrusage). Lines are fed from a 4 MiB read buffer, which provides the
+// 64 bytes of padding feed() requires.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <time.h>

@@ -15,13 +15,16 @@
 //     merged window, so an event that joins a live window is never late.
 //
 // State, built so that an event of a known key allocates nothing and
-// copies no string: keys are interned to ids (key_table); windows live in
-// a slab of 24-byte slots, chained per key in start order (almost always
-// one); --count-by counts are rows of a count_table indexed by slot; and
-// each slot has exactly one entry in a min-heap of timers. An entry may
-// come due early (its window grew since): it is then pushed again for the
-// window's new time. A window merged away stays in its slot as a "zombie"
-// until its entry comes due, so an entry never names a reused slot.
+// copies no string: keys are interned (key_table: a key of up to 8 bytes
+// lives in its 16-byte hash slot, with the head of its window list);
+// windows live in a slab of 24-byte slots, chained per key in start order
+// (almost always one) and naming their key's slot; --count-by counts are
+// rows of a count_table indexed by window slot; and each window slot has
+// exactly one entry in the timer_queue. An entry may come due early (its
+// window grew since): it is then put back for the window's new time. A
+// window merged away stays in its slot as a "zombie" until its entry
+// comes due, so an entry never names a reused slot. memory() says what
+// all that holds.
 #pragma once
 
 #include <cstdint>
@@ -127,7 +130,7 @@ class session_windows {
   struct memory_use {
     size_t keys = 0;          // keys held (with open windows, or changed since the last take_changes)
     size_t windows = 0;       // window slots (24 bytes each)
-    size_t timers = 0;        // the timer heap (an entry of 12 bytes per window slot)
+    size_t timers = 0;        // the timer queue (an entry of 12 bytes per window slot)
     size_t key_slots = 0;     // the keys' hash slots (16 bytes, with each key's window list head)
     size_t counts = 0;        // --count-by counters, and the interned values
     size_t sums = 0;          // --sum-field sums
@@ -189,7 +192,6 @@ class session_windows {
   uint32_t alloc_slot();
   void free_slot(uint32_t slot);
   void unlink(uint32_t slot);
-  void add_sum(uint32_t slot, const sum& s);
   sum get_sum(uint32_t slot) const;
   void put_sum(uint32_t slot, const sum& s);
   void append_fired(uint32_t slot, bool late_update, std::vector<fired_session>* fired);
