@@ -1,7 +1,14 @@
-// Turns a JSON line into a session event (simdjson On-Demand: one pass over
-// the object's top-level fields, nothing else materialised). The fields are
-// those of `kappa sessionize`: --key-field, --time-field, --count-by,
-// --sum-field and --watermark-field.
+// Turns a JSON line into a session event. The fields are those of `kappa
+// sessionize`: --key-field, --time-field, --count-by, --sum-field and
+// --watermark-field.
+//
+// Two readers, one set of field rules: a line that is one compact, flat
+// object of plain strings (printable ASCII, no escapes) and integers (at
+// most 18 digits), as event logs mostly are, is read by a small SSE2
+// scanner; any other line, valid or not, by simdjson On-Demand (one pass
+// over the top-level fields, nothing else materialised). For every line
+// the scanner takes, simdjson gives the same result (a unit test checks
+// this on generated and damaged lines); it is about twice as fast.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +31,8 @@ class session_event_parser {
   ~session_event_parser();
 
   enum class kind {
-    event,        // *e is filled; its strings live until the next parse() (and the line)
+    event,        // *e is filled; its strings live until the next parse(), and
+                  // no longer than the line (they may point into it)
     punctuation,  // a --watermark-field record: *watermark is set
     malformed,    // *why says what is wrong (missing or bad key/time field, bad JSON)
   };
