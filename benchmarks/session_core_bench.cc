@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
   }
   auto t_fin = clk::now();
   task.finish();
-  feed_time += clk::now() - t_fin;
+  clk::duration finish_time = clk::now() - t_fin;
+  feed_time += finish_time;
   double total_s = std::chrono::duration<double>(clk::now() - t_start).count();
   double cpu_s = thread_cpu_seconds() - cpu_start;
   double feed_s = std::chrono::duration<double>(feed_time).count();
@@ -146,8 +147,9 @@ int main(int argc, char** argv) {
   std::printf("lines               %llu\n", static_cast<unsigned long long>(lines));
   std::printf("events              %llu (late %llu, malformed %llu)\n", static_cast<unsigned long long>(st.events),
               static_cast<unsigned long long>(st.late), static_cast<unsigned long long>(st.malformed));
-  std::printf("core events/s       %.3f M  (%.3f s feed + finish)\n", static_cast<double>(lines) / feed_s / 1e6,
-              feed_s);
+  std::printf("core events/s       %.3f M  (%.3f s feed + finish, of which finish() %.3f s)\n",
+              static_cast<double>(lines) / feed_s / 1e6, feed_s,
+              std::chrono::duration<double>(finish_time).count());
   std::printf("with reads events/s %.3f M  (%.3f s, of which read() %.3f s)\n",
               static_cast<double>(lines) / total_s / 1e6, total_s, read_s);
   std::printf("by CPU time         %.3f M  (%.3f s of this thread's CPU, reads included)\n",

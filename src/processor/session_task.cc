@@ -48,15 +48,19 @@ std::string_view session_task::next_key(std::string_view line) const {
   return {};
 }
 
+void session_task::emit(const fired_session& s) {
+  value_.clear();
+  append_session_json(s, json_, &value_);
+  on_session_(s.key, s.end - 1, value_);
+  stats_.sessions++;
+}
+
 void session_task::emit(std::vector<fired_session>& fired) {
-  for (const auto& s : fired) {
-    value_.clear();
-    append_session_json(s, json_, &value_);
-    on_session_(s.key, s.end - 1, value_);
-    stats_.sessions++;
-  }
+  for (const auto& s : fired) emit(s);
   fired.clear();
 }
+
+void session_task::emit_fired(void* task, const fired_session& s) { static_cast<session_task*>(task)->emit(s); }
 
 void session_task::feed(std::string_view line) {
   // The next event's key slot loads while this line is handled; at the
@@ -88,15 +92,11 @@ void session_task::feed(std::string_view line) {
       wm_.observe(e.time);
       break;
   }
-  windows_.advance_watermark(wm_.current(), &fired_);
-  emit(fired_);
+  windows_.advance_watermark(wm_.current(), &session_task::emit_fired, this);
   if (!next.empty()) windows_.prefetch_state(next, next_hash);
 }
 
-void session_task::finish() {
-  windows_.advance_watermark(INT64_MAX, &fired_);
-  emit(fired_);
-}
+void session_task::finish() { windows_.advance_watermark(INT64_MAX, &session_task::emit_fired, this); }
 
 void session_task::restore_watermark(int64_t wm) {
   wm_.punctuate(wm);

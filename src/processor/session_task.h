@@ -57,7 +57,9 @@ class session_task {
   void restore_watermark(int64_t wm);
 
  private:
+  void emit(const fired_session& s);
   void emit(std::vector<fired_session>& fired);
+  static void emit_fired(void* task, const fired_session& s);
   std::string_view next_key(std::string_view line) const;
 
   session_json_options json_;

@@ -71,6 +71,7 @@ uint32_t session_windows::alloc_slot() {
 void session_windows::free_slot(uint32_t slot) {
   counts_.clear(slot);
   if (!sums_.empty()) sums_[slot] = sum{};
+  windows_[slot].end = kFreeEnd;
   windows_[slot].zombie = 0;
   windows_[slot].next = free_slot_;
   free_slot_ = slot;
@@ -98,7 +99,9 @@ void session_windows::put_sum(uint32_t slot, const sum& s) {
   sums_[slot] = s;
 }
 
-void session_windows::append_fired(uint32_t slot, bool late_update, std::vector<fired_session>* fired) {
+// The fired session of a window; its counts are appended to *counts (the
+// span is left for the caller to set).
+fired_session session_windows::make_fired(uint32_t slot, bool late_update, std::vector<value_count>* counts) {
   const window& w = windows_[slot];
   fired_session f;
   f.key = keys_.key_at(w.key);
@@ -110,13 +113,17 @@ void session_windows::append_fired(uint32_t slot, bool late_update, std::vector<
   f.sum_float = s.f;
   f.sum_is_float = s.is_float;
   f.late_update = late_update;
-  // The counts go to fired_counts_; the span is set once all are there
-  // (the vector may move while it fills).
   entries_.clear();
   counts_.entries(slot, &entries_);  // in byte order
+  for (const auto& [v, n] : entries_) counts->push_back(value_count{counts_.value(v), n});
+  return f;
+}
+
+void session_windows::append_fired(uint32_t slot, bool late_update, std::vector<fired_session>* fired) {
+  // The counts go to fired_counts_; the span is set once all are there
+  // (the vector may move while it fills).
   size_t begin = fired_counts_.size();
-  for (const auto& [v, n] : entries_) fired_counts_.push_back(value_count{counts_.value(v), n});
-  fired->push_back(f);
+  fired->push_back(make_fired(slot, late_update, &fired_counts_));
   fired_spans_.push_back({fired->size() - 1, begin, fired_counts_.size() - begin});
 }
 
@@ -273,34 +280,59 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
 
 void session_windows::advance_watermark(int64_t wm, std::vector<fired_session>* fired) {
   fired_counts_.clear();
-  if (wm <= wm_) return;
+  if (!step(wm)) return;
+  for (const auto& f : firing_) append_fired(f.slot, f.late_update, fired);
+  finish_fired(fired);
+  end_step();
+}
+
+void session_windows::advance_watermark(int64_t wm, fire_fn fn, void* ctx) {
+  fired_counts_.clear();
+  if (!step(wm)) return;
+  for (const auto& f : firing_) {
+    fired_counts_.clear();
+    fired_session s = make_fired(f.slot, f.late_update, &fired_counts_);
+    s.counts = fired_counts_;
+    fn(ctx, s);
+  }
+  end_step();
+}
+
+// Raises the watermark and finds what fires (firing_, in order) and what
+// goes (dropped_, freed by end_step()). False if wm is not higher.
+bool session_windows::step(int64_t wm) {
+  if (wm <= wm_) return false;
   wm_ = wm;
   firing_.clear();
   dropped_.clear();
-  while (timers_.due(wm)) {
-    uint32_t s = timers_.top().slot;
-    window& w = windows_[s];
-    if (w.zombie) {
-      timers_.pop();
-      free_slot(s);
-      continue;
-    }
-    // Catch the window up with the watermark: fire, then maybe drop (a
-    // window whose fire and cleanup come in one step emits before it goes).
-    if (w.pending && w.end - 1 <= wm) {
-      firing_.push_back(pending_fire{w.end, s, static_cast<bool>(w.emitted)});
-      w.pending = 0;
-      w.emitted = 1;
-      mark_dirty_at(w.key);
-    }
-    if (cleanup_time(w.end) <= wm) {
-      timers_.pop();
-      unlink(s);
-      open_--;
-      mark_dirty_at(w.key);
-      dropped_.push_back(s);  // freed once its contents are out
-    } else {
-      timers_.replace_top({due(w), s});  // came due early: the window grew since
+  if (wm == INT64_MAX) {
+    flush_all();
+  } else {
+    while (timers_.due(wm)) {
+      uint32_t s = timers_.top().slot;
+      window& w = windows_[s];
+      if (w.zombie) {
+        timers_.pop();
+        free_slot(s);
+        continue;
+      }
+      // Catch the window up with the watermark: fire, then maybe drop (a
+      // window whose fire and cleanup come in one step emits before it goes).
+      if (w.pending && w.end - 1 <= wm) {
+        firing_.push_back(pending_fire{w.end, s, static_cast<bool>(w.emitted)});
+        w.pending = 0;
+        w.emitted = 1;
+        mark_dirty_at(w.key);
+      }
+      if (cleanup_time(w.end) <= wm) {
+        timers_.pop();
+        unlink(s);
+        open_--;
+        mark_dirty_at(w.key);
+        dropped_.push_back(s);  // freed once its contents are out
+      } else {
+        timers_.replace_top({due(w), s});  // came due early: the window grew since
+      }
     }
   }
   if (firing_.size() > 1)
@@ -308,8 +340,31 @@ void session_windows::advance_watermark(int64_t wm, std::vector<fired_session>* 
       if (a.end != b.end) return a.end < b.end;
       return keys_.key_at(windows_[a.slot].key) < keys_.key_at(windows_[b.slot].key);
     });
-  for (const auto& f : firing_) append_fired(f.slot, f.late_update, fired);
-  finish_fired(fired);
+  return true;
+}
+
+// The watermark at +inf: every timer is due, so every pending window
+// fires and every window goes, as popping them all would have it, but
+// read in slot order rather than through the heap.
+void session_windows::flush_all() {
+  for (uint32_t s = 0; s < windows_.size(); s++) {
+    window& w = windows_[s];
+    if (w.end == kFreeEnd) continue;
+    dropped_.push_back(s);
+    if (w.zombie) continue;
+    if (w.pending) {
+      firing_.push_back(pending_fire{w.end, s, static_cast<bool>(w.emitted)});
+      w.pending = 0;
+      w.emitted = 1;
+    }
+    set_head_in(keys_.value_at(w.key), kNil);
+    mark_dirty_at(w.key);
+    open_--;
+  }
+  timers_.clear();
+}
+
+void session_windows::end_step() {
   for (uint32_t s : dropped_) free_slot(s);
   // The window due next starts loading now, and once it is in (a step
   // later) its key's slot and counts: what firing it will read.

@@ -93,6 +93,12 @@ class session_windows {
   // fires and drops all (the end of a finite input). Entries left in
   // *fired by earlier calls are invalid after this call.
   void advance_watermark(int64_t wm, std::vector<fired_session>* fired);
+  // The same, handing each fired session, in the same order, to fn(ctx,
+  // session) instead: the session and its views are valid during the
+  // call only, and nothing is gathered (the end of a finite input fires
+  // every open session in one step).
+  using fire_fn = void (*)(void* ctx, const fired_session& session);
+  void advance_watermark(int64_t wm, fire_fn fn, void* ctx);
 
   // Hints (no effect but on the cache): the key slot where a lookup for
   // hash h starts; and the state of key (h = its hash): looks its slot up
@@ -148,6 +154,7 @@ class session_windows {
   static constexpr uint32_t kNil = (1u << 31) - 1;  // no slot (fits under kDirty)
   static constexpr uint32_t kDirty = 1u << 31;  // the key changed since the last checkpoint
   static constexpr uint32_t kMaxKeySlots = 1u << 29;  // the window's key field
+  static constexpr int64_t kFreeEnd = INT64_MIN;  // a free slot's end (a window's is later: gap > 0)
 
   struct window {
     int64_t start, end;
@@ -194,6 +201,10 @@ class session_windows {
   void unlink(uint32_t slot);
   sum get_sum(uint32_t slot) const;
   void put_sum(uint32_t slot, const sum& s);
+  bool step(int64_t wm);
+  void flush_all();
+  void end_step();
+  fired_session make_fired(uint32_t slot, bool late_update, std::vector<value_count>* counts);
   void append_fired(uint32_t slot, bool late_update, std::vector<fired_session>* fired);
   void finish_fired(std::vector<fired_session>* fired);
   void encode(uint32_t key, std::string* out);

@@ -56,6 +56,12 @@ class timer_queue {
       push_far(e);
   }
 
+  // Takes every entry out (keeping the memory).
+  void clear() {
+    near_ = far_ = 0;
+    horizon_ = INT64_MIN;
+  }
+
   size_t size() const { return near_ + far_; }
   size_t bytes() const { return buf_.size() * sizeof(entry); }
 
