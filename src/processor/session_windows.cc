@@ -386,46 +386,54 @@ void session_windows::end_step() {
 //   IEEE double), varint number of counts, each (varint length, bytes,
 //   varint count) in byte order of the values; then XXH3-64 of all that,
 //   8 bytes big-endian.
-static void put_varint(std::string& out, int64_t v) {
-  char b[10];
-  out.append(b, static_cast<size_t>(varint::put(b, v) - b));
-}
 
 void session_windows::encode(uint32_t key, std::string* out) {
-  std::string& enc = *out;
-  enc.clear();
+  // Written through a pointer into encode_buf_, made big enough for each
+  // window before it is written: one copy out at the end rather than an
+  // append per field.
+  size_t len = 0;
+  auto room = [&](size_t more) -> char* {
+    if (encode_buf_.size() < len + more) encode_buf_.resize(std::max(encode_buf_.size() * 2, len + more));
+    return encode_buf_.data() + len;
+  };
   size_t n = 0;
   for (uint32_t s = head(key); s != kNil; s = windows_[s].next) n++;
-  put_varint(enc, static_cast<int64_t>(n));
+  char* p = room(10);
+  len = static_cast<size_t>(varint::put(p, static_cast<int64_t>(n)) - encode_buf_.data());
   for (uint32_t s = head(key); s != kNil; s = windows_[s].next) {
     const window& w = windows_[s];
     sum sm = get_sum(s);
-    put_varint(enc, w.start);
-    put_varint(enc, w.end);
-    enc.push_back(static_cast<char>((w.pending ? 1 : 0) | (w.emitted ? 2 : 0) | (sm.is_float ? 4 : 0)));
-    put_varint(enc, counts_.total(s));
-    if (sm.is_float) {
-      char b[8];
-      uint64_t bits;
-      std::memcpy(&bits, &sm.f, 8);
-      be::store64(b, bits);
-      enc.append(b, 8);
-    } else {
-      put_varint(enc, sm.i);
-    }
     entries_.clear();
     counts_.entries(s, &entries_);  // in byte order
-    put_varint(enc, static_cast<int64_t>(entries_.size()));
+    size_t values = 0;
+    for (const auto& e : entries_) values += counts_.value(e.first).size();
+    p = room(5 * 10 + 1 + 10 + entries_.size() * 20 + values);
+    p = varint::put(p, w.start);
+    p = varint::put(p, w.end);
+    *p++ = static_cast<char>((w.pending ? 1 : 0) | (w.emitted ? 2 : 0) | (sm.is_float ? 4 : 0));
+    p = varint::put(p, counts_.total(s));
+    if (sm.is_float) {
+      uint64_t bits;
+      std::memcpy(&bits, &sm.f, 8);
+      be::store64(p, bits);
+      p += 8;
+    } else {
+      p = varint::put(p, sm.i);
+    }
+    p = varint::put(p, static_cast<int64_t>(entries_.size()));
     for (const auto& [v, c] : entries_) {
       std::string_view value = counts_.value(v);
-      put_varint(enc, static_cast<int64_t>(value.size()));
-      enc += value;
-      put_varint(enc, c);
+      p = varint::put(p, static_cast<int64_t>(value.size()));
+      std::memcpy(p, value.data(), value.size());
+      p += value.size();
+      p = varint::put(p, c);
     }
+    len = static_cast<size_t>(p - encode_buf_.data());
   }
-  char sum_bytes[8];
-  be::store64(sum_bytes, XXH3_64bits(enc.data(), enc.size()));
-  enc.append(sum_bytes, 8);
+  p = room(8);
+  be::store64(p, XXH3_64bits(encode_buf_.data(), len));
+  len += 8;
+  out->assign(encode_buf_.data(), len);
 }
 
 void session_windows::take_changes(

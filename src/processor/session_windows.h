@@ -231,6 +231,7 @@ class session_windows {
   std::vector<counts_span> fired_spans_;
   std::vector<std::pair<uint32_t, int64_t>> entries_;
   std::string key_text_, encoded_;
+  std::vector<char> encode_buf_;
 };
 
 }  // namespace kappa
