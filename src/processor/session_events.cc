@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cstring>
 
 #ifdef __SSE2__
@@ -20,6 +21,7 @@ struct session_event_parser::impl {
   // No configured name holds a quote or a backslash: in a line without a
   // backslash, names and strings can then be read in place, unescaped.
   bool plain_names = false;
+  std::string time_text;  // the event time as text, when --count-by names the time field
 };
 
 static bool plain(const std::string& s) { return s.find_first_of("\"\\") == std::string::npos; }
@@ -67,6 +69,7 @@ struct field_rules {
   session_event* e;
   bool have_key = false, have_time = false;
   std::string field_error;  // the first bad field; reported once the line is read
+  std::string* time_text = nullptr;
 
   enum class step { next, punctuation, malformed };
 
@@ -114,7 +117,47 @@ struct field_rules {
     return step::next;
   }
 
+  // A field read for one role that also serves another (--count-by or
+  // --sum-field naming the key or time field, or each other): a value is
+  // read once, for the first role, and the others take it from there.
+  void share_roles() {
+    if (!f.count_by.empty() && !e->has_count_value) {
+      if (have_key && f.count_by == f.key) {
+        e->count_value = e->key;
+        e->has_count_value = true;
+      } else if (have_time && f.count_by == f.time && time_text) {
+        *time_text = std::to_string(e->time);
+        e->count_value = *time_text;
+        e->has_count_value = true;
+      }
+    }
+    if (!f.sum.empty() && !e->has_sum) {
+      std::string_view text;
+      if (have_time && f.sum == f.time) {
+        e->sum_int = e->time;
+        e->has_sum = true;
+        return;
+      }
+      if (have_key && f.sum == f.key)
+        text = e->key;
+      else if (e->has_count_value && f.sum == f.count_by)
+        text = e->count_value;
+      else
+        return;
+      const char* end = text.data() + text.size();
+      if (auto r = std::from_chars(text.data(), end, e->sum_int); r.ec == std::errc() && r.ptr == end) {
+        e->has_sum = true;
+      } else if (auto d = std::from_chars(text.data(), end, e->sum_float); d.ec == std::errc() && d.ptr == end) {
+        e->sum_is_float = true;
+        e->has_sum = true;
+      } else if (field_error.empty()) {
+        field_error = "field '" + f.sum + "' is not a number";
+      }
+    }
+  }
+
   session_event_parser::kind end(std::string* why) {
+    share_roles();
     if (!field_error.empty()) {
       *why = field_error;
       return session_event_parser::kind::malformed;
@@ -289,7 +332,7 @@ bool read_flat(std::string_view line, flat_field* fields, int* n) {
 session_event_parser::kind session_event_parser::parse(std::string_view line, session_event* e, int64_t* watermark,
                                                        std::string* why) {
   *e = session_event{};
-  field_rules rules{impl_->f, e, false, false, {}};
+  field_rules rules{impl_->f, e, false, false, {}, &impl_->time_text};
   if (impl_->plain_names) {
     flat_field fields[kMaxFlatFields];
     int n;

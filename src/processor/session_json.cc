@@ -65,9 +65,16 @@ void append_session_json(const fired_session& s, const session_json_options& o, 
     } else if (!std::isfinite(s.sum_float)) {
       out->append("null");  // JSON has no infinity
     } else {
-      char b[32];
-      auto r = std::to_chars(b, b + sizeof b, s.sum_float);
+      // The shortest text that reads back as the same double, and always
+      // reads as a float (3.0, not 3): fixed notation in [1e-3, 1e7), as
+      // Java's Double.toString, else with an exponent.
+      char b[64];
+      double a = std::fabs(s.sum_float);
+      bool fixed = a == 0 || (a >= 1e-3 && a < 1e7);
+      auto r = std::to_chars(b, b + sizeof b, s.sum_float,
+                             fixed ? std::chars_format::fixed : std::chars_format::scientific);
       out->append(b, r.ptr);
+      if (fixed && std::find(b, r.ptr, '.') == r.ptr) out->append(".0");
     }
   }
   out->append(s.late_update ? ",\"late_update\":true}" : ",\"late_update\":false}");

@@ -3,7 +3,8 @@
 //    "sum":X,"late_update":false}
 // "counts" only with --count-by (values in byte order, so the text never
 // depends on event order), "sum" only with --sum-field (integers stay
-// integers; a float sum is written in its shortest round-trip form).
+// integers; a float sum is written in its shortest round-trip form, always
+// as a float: 3.0, 1.5e+07).
 #pragma once
 
 #include <string>

@@ -13,7 +13,9 @@ session_task::session_task(const session_task_options& o, session_fn on_session,
       wm_(o.max_out_of_orderness),
       on_session_(std::move(on_session)),
       on_rejected_(std::move(on_rejected)),
-      key_pattern_("\"" + o.fields.key + "\":\"") {}
+      key_pattern_("\"" + o.fields.key + "\":\""),
+      time_field_(o.fields.time),
+      max_time_(INT64_MAX - o.gap) {}
 
 // A guess at the next event's key: the padding after a line is often the
 // start of the next record, and a key field written "key":"..." near its
@@ -83,6 +85,13 @@ void session_task::feed(std::string_view line) {
       on_rejected_(line, &why);
       return;
     case session_event_parser::kind::event:
+      if (e.time > max_time_) {  // its window [time, time + gap) would end past the largest time
+        why = "field '" + time_field_ + "' is too large: the session would end after the largest time (" +
+              std::to_string(INT64_MAX) + ")";
+        stats_.malformed++;
+        on_rejected_(line, &why);
+        return;
+      }
       stats_.events++;
       if (!windows_.add(e, &fired_)) {
         stats_.late++;
@@ -96,7 +105,13 @@ void session_task::feed(std::string_view line) {
   if (!next.empty()) windows_.prefetch_state(next, next_hash);
 }
 
-void session_task::finish() { windows_.advance_watermark(INT64_MAX, &session_task::emit_fired, this); }
+void session_task::finish() {
+  // The watermark stays at +inf: the input has ended, so whatever comes
+  // later is late (it is counted and kept, never folded into a session
+  // that was already emitted as final).
+  wm_.punctuate(INT64_MAX);
+  windows_.advance_watermark(INT64_MAX, &session_task::emit_fired, this);
+}
 
 void session_task::restore_watermark(int64_t wm) {
   wm_.punctuate(wm);

@@ -72,6 +72,8 @@ class session_task {
   std::vector<fired_session> fired_;
   std::string value_;
   std::string key_pattern_;  // "<key field>":"
+  std::string time_field_;
+  int64_t max_time_;  // the latest event time whose window end is representable
 };
 
 }  // namespace kappa

@@ -425,6 +425,14 @@ TEST_CASE("session record values are SPEC's JSON, counts in byte order, integer 
   s.sum_float = 0.1 + 0.2;
   append_session_json(s, {false, true}, &out);
   CHECK(out.find(R"("sum":0.30000000000000004,)") != std::string::npos);
+  // A float sum reads as a float even when it is whole, like Java's Double.toString.
+  for (auto [v, text] : std::vector<std::pair<double, std::string>>{
+           {3.0, "3.0"}, {100000.0, "100000.0"}, {-2.5, "-2.5"}, {0.0, "0.0"}, {1e7, "1e+07"}, {1.5e-4, "1.5e-04"}}) {
+    out.clear();
+    s.sum_float = v;
+    append_session_json(s, {false, true}, &out);
+    CHECK(out.find("\"sum\":" + text + ",") != std::string::npos);
+  }
 }
 
 namespace {
