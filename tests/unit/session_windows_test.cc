@@ -771,7 +771,7 @@ TEST_CASE("session events: the fast reader of flat lines agrees with simdjson on
         break;
     }
   }
-  CHECK(fast_eligible > 300);
+  CHECK(fast_eligible > 250);  // events read both ways (damaged lines are mostly rejected)
 }
 
 // The tables under session_windows, against plain std::map models.
