@@ -18,6 +18,7 @@ namespace od = simdjson::ondemand;
 struct session_event_parser::impl {
   session_fields f;
   od::parser parser;
+  simdjson::dom::parser validator;  // for lines the flat reader does not take
   // No configured name holds a quote or a backslash: in a line without a
   // backslash, names and strings can then be read in place, unescaped.
   bool plain_names = false;
@@ -350,6 +351,12 @@ session_event_parser::kind session_event_parser::parse(std::string_view line, se
       }
       return rules.end(why);
     }
+  }
+  // Every other line is checked whole first (On-Demand alone would take a
+  // line whose damage lies in a field it skips, or after the object).
+  if (auto err = impl_->validator.parse(line.data(), line.size(), false).error()) {
+    *why = std::string("malformed JSON (") + simdjson::error_message(err) + ")";
+    return kind::malformed;
   }
   od::document doc;
   if (auto err = impl_->parser.iterate(line.data(), line.size(), line.size() + simdjson::SIMDJSON_PADDING).get(doc)) {
