@@ -19,11 +19,11 @@
 namespace kappa::cli {
 namespace {
 
+// The job's options as the command line gives them: the durations and
+// --from as text until they are checked.
 struct sessionize_opts {
-  std::string input, output, late_output, group, key_field, time_field, count_by, sum_field, watermark_field;
+  session_job_options job;
   std::string gap, max_out_of_orderness = "0", allowed_lateness = "0", from = "earliest", checkpoint_interval = "1s";
-  bool follow = false, flush_at_end = false, archive = false;
-  int threads = 0;
 };
 
 session_job* g_job = nullptr;
@@ -94,20 +94,7 @@ int filter(const session_task_options& to) {
 }
 
 int sessionize(const sessionize_opts& o, context& ctx) {
-  session_job_options jo;
-  jo.input = o.input;
-  jo.output = o.output;
-  jo.late_output = o.late_output;
-  jo.group = o.group;
-  jo.key_field = o.key_field;
-  jo.time_field = o.time_field;
-  jo.count_by = o.count_by;
-  jo.sum_field = o.sum_field;
-  jo.watermark_field = o.watermark_field;
-  jo.follow = o.follow;
-  jo.flush_at_end = o.flush_at_end;
-  jo.read_archive = o.archive;
-  jo.threads = o.threads;
+  session_job_options jo = o.job;
   struct duration_opt {
     const std::string& text;
     const char* name;
@@ -126,22 +113,22 @@ int sessionize(const sessionize_opts& o, context& ctx) {
   if (o.from != "earliest" && o.from != "latest")
     return usage_error("invalid --from value '" + o.from + "': expected earliest or latest");
   jo.from_latest = o.from == "latest";
-  if (o.follow && o.flush_at_end)
+  if (jo.follow && jo.flush_at_end)
     return usage_error("--flush-at-end does not go with --follow: a followed input has no end (stop the job, "
                        "then run it once more with --flush-at-end to close the remaining sessions)");
 
-  bool in_std = o.input == "-", out_std = o.output == "-";
+  bool in_std = jo.input == "-", out_std = jo.output == "-";
   if (in_std || out_std) {
     if (!in_std || !out_std)
       return usage_error(in_std ? "--input - (stdin) needs --output - (stdout): events from stdin cannot be replayed, "
                                   "so they are not checkpointed into a topic; produce them to a topic first"
                                 : "--output - (stdout) needs --input - (stdin); to see a topic's sessions, write "
                                   "them to an output topic and consume it");
-    if (!o.late_output.empty() || !o.group.empty() || o.follow || o.archive || o.from != "earliest")
+    if (!jo.late_output.empty() || !jo.group.empty() || jo.follow || jo.read_archive || o.from != "earliest")
       return usage_error("--late-output, --group, --follow, --archive and --from do not apply to stdin/stdout "
                          "filter mode (late and malformed events are counted on stderr)");
     session_task_options to;
-    to.fields = session_fields{o.key_field, o.time_field, o.count_by, o.sum_field, o.watermark_field};
+    to.fields = session_fields{jo.key_field, jo.time_field, jo.count_by, jo.sum_field, jo.watermark_field};
     to.gap = jo.gap_ms;
     to.max_out_of_orderness = jo.max_out_of_orderness_ms;
     to.allowed_lateness = jo.allowed_lateness_ms;
@@ -198,12 +185,12 @@ int sessionize(const sessionize_opts& o, context& ctx) {
   session_job_stats after = j.stats();
   session_task_stats run{after.events - before.events, after.late - before.late,
                          after.malformed - before.malformed, after.sessions - before.sessions};
-  note("sessionize " + o.input + " -> " + o.output + ": " + summary(run) + ", " +
+  note("sessionize " + jo.input + " -> " + jo.output + ": " + summary(run) + ", " +
        plural(after.checkpoints, "checkpoint", "checkpoints") + "; " +
        plural(after.open_sessions, "session", "sessions") + " still open" +
        (after.open_sessions ? " (kept in job " + j.group() + "'s checkpoint)" : "") +
-       ((after.late > before.late || after.malformed > before.malformed) && !o.late_output.empty()
-            ? "; late and malformed events are in " + o.late_output
+       ((after.late > before.late || after.malformed > before.malformed) && !jo.late_output.empty()
+            ? "; late and malformed events are in " + jo.late_output
             : ""));
   if (!st.ok()) return fail(st);
   return kExitOk;
@@ -216,30 +203,30 @@ void add_sessionize(CLI::App& app, context& ctx) {
   auto* cmd = app.add_subcommand(
       "sessionize",
       "event-time session windows (Flink's EventTimeSessionWindows), exactly once, from a topic into a topic");
-  cmd->add_option("--input", o.input, "input topic of JSON events, or - for stdin (filter mode)")->required();
-  cmd->add_option("--output", o.output, "output topic of sessions (created if missing), or - for stdout")->required();
-  cmd->add_option("--key-field", o.key_field, "JSON field holding the session key")->required();
-  cmd->add_option("--time-field", o.time_field, "JSON field holding the event time (ms since the epoch)")->required();
+  cmd->add_option("--input", o.job.input, "input topic of JSON events, or - for stdin (filter mode)")->required();
+  cmd->add_option("--output", o.job.output, "output topic of sessions (created if missing), or - for stdout")->required();
+  cmd->add_option("--key-field", o.job.key_field, "JSON field holding the session key")->required();
+  cmd->add_option("--time-field", o.job.time_field, "JSON field holding the event time (ms since the epoch)")->required();
   cmd->add_option("--gap", o.gap, "session gap: 250ms, 30s, 30m, 2h, 1d or ms")->required();
   cmd->add_option("--max-out-of-orderness", o.max_out_of_orderness,
                   "watermark = max event time - this - 1 (bounded out-of-orderness)");
   cmd->add_option("--allowed-lateness", o.allowed_lateness,
                   "keep fired windows this long past the watermark; later events update them (late_update)");
-  cmd->add_option("--count-by", o.count_by, "count each session's events by the values of this field");
-  cmd->add_option("--sum-field", o.sum_field, "sum this numeric field per session");
-  cmd->add_option("--late-output", o.late_output,
+  cmd->add_option("--count-by", o.job.count_by, "count each session's events by the values of this field");
+  cmd->add_option("--sum-field", o.job.sum_field, "sum this numeric field per session");
+  cmd->add_option("--late-output", o.job.late_output,
                   "topic for late events and malformed ones (with a kappa.error header saying why)");
-  cmd->add_option("--watermark-field", o.watermark_field,
+  cmd->add_option("--watermark-field", o.job.watermark_field,
                   "a record with this field is a punctuation: it sets the watermark, and is not an event");
   cmd->add_option("--from", o.from, "where a new job starts: earliest or latest");
-  cmd->add_option("--group", o.group, "job name for offsets and checkpoint (default: sessionize:<output>)");
-  cmd->add_flag("--follow", o.follow, "keep processing records as they are appended (stop with SIGTERM/SIGINT)");
-  cmd->add_flag("--flush-at-end", o.flush_at_end,
+  cmd->add_option("--group", o.job.group, "job name for offsets and checkpoint (default: sessionize:<output>)");
+  cmd->add_flag("--follow", o.job.follow, "keep processing records as they are appended (stop with SIGTERM/SIGINT)");
+  cmd->add_flag("--flush-at-end", o.job.flush_at_end,
                 "at the end of the input, advance the watermark to +inf and emit every open session");
   cmd->add_option("--checkpoint-interval", o.checkpoint_interval, "how often each partition checkpoints");
-  cmd->add_option("--threads", o.threads, "worker threads for the input partitions (0: one per core)")
+  cmd->add_option("--threads", o.job.threads, "worker threads for the input partitions (0: one per core)")
       ->check(CLI::Range(0, 1024));
-  cmd->add_flag("--archive", o.archive, "read the input's archived segments (archive.dir) first");
+  cmd->add_flag("--archive", o.job.read_archive, "read the input's archived segments (archive.dir) first");
   cmd->callback([&] { ctx.run = [&] { return sessionize(o, ctx); }; });
 }
 
