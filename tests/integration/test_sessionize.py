@@ -28,14 +28,9 @@ INT64_MAX = (1 << 63) - 1
 
 
 def known_bug(cond, msg):
-    """A check of specified behaviour that the current build is known to fail (reported, not
-    yet fixed): it prints instead of failing, unless KAPPA_TEST_KNOWN_BUGS=1.  Returns cond."""
-    if cond:
-        return True
-    if os.environ.get("KAPPA_TEST_KNOWN_BUGS") == "1":
-        raise TestFailure("known bug: " + msg)
-    print("  KNOWN BUG (not failing; KAPPA_TEST_KNOWN_BUGS=1 makes it fail): " + msg, flush=True)
-    return False
+    """A check that once failed on a reported bug (now fixed): it fails like check()."""
+    check(cond, msg)
+    return True
 
 
 def scaled(n, floor=1):
@@ -1112,17 +1107,9 @@ def test_usage_and_runtime_errors(k):
 
 
 def group_delete(k, group):
-    """`kappa group delete G`, which must also delete the job's checkpoint. False when it
-    crashed (a known bug: catalog::delete_group reads a destroyed temporary string, which
-    the sanitizer build reports as a heap-use-after-free)."""
-    try:
-        k.ok("group", "delete", group)
-        return True
-    except TestFailure as e:
-        if "crashed" not in str(e):
-            raise
-        known_bug(False, "`kappa group delete %s` crashed: %s" % (group, short(str(e), 200)))
-        return False
+    """`kappa group delete G`, which must also delete the job's checkpoint."""
+    k.ok("group", "delete", group)
+    return True
 
 
 def group_offsets_or_empty(k, group):
