@@ -6,13 +6,9 @@
 
 #include "kappa/data_dir.h"
 #include "kappa/retention.h"
+#include "util/clock.h"
 
 namespace kappa {
-
-static int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 static void warn(const Status& st) { std::fprintf(stderr, "kappa: warning: %s\n", st.message().c_str()); }
 
@@ -27,7 +23,7 @@ class background_maintenance::observer : public segment_observer {
     std::string dir = dir_, name = name_;
     partition_options o = o_;
     bg->schedule("maintain " + dir_, [bg, dir, name, o] {
-      auto r = maintain_partition(dir, name, o, wall_ms());
+      auto r = maintain_partition(dir, name, o, wall_clock_ms());
       if (!r.ok()) warn(r.status());
       bg->check_budget();
     });

@@ -8,6 +8,7 @@
 
 #include "io/file.h"
 #include "util/big_endian.h"
+#include "util/clock.h"
 
 namespace kappa {
 
@@ -17,11 +18,6 @@ constexpr size_t kMapSize = size_t{16} << 30;  // address space only; the file g
 
 Status lmdb_error(const std::string& what, int rc) {
   return Status::IOError("catalog " + what + ": " + mdb_strerror(rc));
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 MDB_val val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
@@ -200,7 +196,7 @@ Status catalog::create_topic(const topic_meta& tm) {
   txn t(env_->e, true);
   if (t.rc()) return lmdb_error("begin", t.rc());
   topic_meta m = tm;
-  if (m.created_ms == 0) m.created_ms = now_ms();
+  if (m.created_ms == 0) m.created_ms = wall_clock_ms();
   std::string value = encode_topic(m);
   MDB_val k = val(m.name), v = val(value);
   int rc = mdb_put(t.get(), env_->topics, &k, &v, MDB_NOOVERWRITE);
@@ -236,7 +232,7 @@ Status catalog::commit_offsets(const std::string& group, const std::string& topi
                                const std::vector<std::pair<int32_t, int64_t>>& offsets) {
   txn t(env_->e, true);
   if (t.rc()) return lmdb_error("begin", t.rc());
-  int64_t now = now_ms();
+  int64_t now = wall_clock_ms();
   for (const auto& [p, off] : offsets) {
     std::string key = group_key(group, topic, p);
     char b[16];

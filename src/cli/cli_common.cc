@@ -1,9 +1,10 @@
 #include "cli/cli_common.h"
 
 #include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+
+#include "util/clock.h"
 
 namespace kappa::cli {
 
@@ -34,10 +35,7 @@ int usage_error(const std::string& msg) {
 
 void note(const std::string& msg) { std::fprintf(stderr, "kappa: %s\n", msg.c_str()); }
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t now_ms() { return wall_clock_ms(); }
 
 bool parse_int(const std::string& s, int64_t* out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), *out);

@@ -20,16 +20,12 @@
 #include "log/topic_name.h"
 #include "processor/checkpoint_state.h"
 #include "processor/session_task.h"
+#include "util/clock.h"
 #include "util/duration.h"
 
 namespace kappa {
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Where in a partition's input a run is, and what it writes to.
 struct partition_run {
@@ -44,7 +40,6 @@ struct partition_run {
   int64_t last_checkpoint_ms = 0;
   bool dirty = false;              // processed something since the last checkpoint
   bool done = false;
-  uint64_t null_values = 0;        // malformed records the parser never saw (no value)
   const record_view* current = nullptr;  // the input record being fed
   Status error;                    // the first failure inside a task callback
   std::vector<record_header> headers;
@@ -170,7 +165,7 @@ Result<topic_meta> output_topic(data_dir& dd, const std::string& name, const top
   topic_meta m;
   m.name = name;
   m.partitions = input.partitions;
-  m.created_ms = wall_ms();
+  m.created_ms = wall_clock_ms();
   for (const char* k : {"retention.ms", "retention.bytes"}) {
     auto it = input.config.explicit_settings().find(k);
     if (it != input.config.explicit_settings().end()) m.config.set(k, it->second);
@@ -342,13 +337,13 @@ Status session_job::impl::restore(partition_run& s) {
   }
   KAPPA_RETURN_IF_ERROR(s.reader->seek(s.next));
   s.lag.store(std::max<int64_t>(0, end - s.next));
-  s.last_checkpoint_ms = wall_ms();
+  s.last_checkpoint_ms = wall_clock_ms();
   publish(s);
   return Status::OK();
 }
 
 void session_job::impl::reject(partition_run& s, const std::string* why) {
-  uint64_t malformed = s.task->stats().malformed + s.null_values;
+  uint64_t malformed = s.task->stats().malformed;
   if (why && malformed <= 10)
     say(where(s.partition) + " offset " + std::to_string(s.current->offset) + ": malformed event (" + *why + ")" +
         (has_late ? ", written to " + o.late_output : ", counted and skipped (--late-output would keep it)"));
@@ -373,7 +368,7 @@ partition_checkpoint session_job::impl::current(const partition_run& s) const {
   cp.events = s.base.events + st.events;
   cp.sessions = s.base.sessions + st.sessions;
   cp.late = s.base.late + st.late;
-  cp.malformed = s.base.malformed + st.malformed + s.null_values;
+  cp.malformed = s.base.malformed + st.malformed;
   cp.open_sessions = s.task->windows().open_windows();
   return cp;
 }
@@ -394,7 +389,7 @@ Status session_job::impl::checkpoint(partition_run& s) {
   if (s.late) KAPPA_RETURN_IF_ERROR(s.late->sync());
   partition_checkpoint cp = current(s);
   cp.checkpoints++;
-  cp.time_ms = wall_ms();
+  cp.time_ms = wall_clock_ms();
   // The changed keys as one delta, or, once the deltas outweigh twice the
   // last full snapshot (plus 1 MiB), a new full snapshot that replaces them:
   // restore reads at most about three times the state.
@@ -417,7 +412,7 @@ Status session_job::impl::checkpoint(partition_run& s) {
   KAPPA_RETURN_IF_ERROR(dd->catalog()->commit_checkpoint(group, def, cp, blob, full));
   s.cp = cp;
   s.dirty = false;
-  s.last_checkpoint_ms = wall_ms();
+  s.last_checkpoint_ms = wall_clock_ms();
   checkpoints.fetch_add(1, std::memory_order_relaxed);
   publish(s);
   return Status::OK();
@@ -451,26 +446,24 @@ Status session_job::impl::step(partition_run& s, bool* progressed) {
                               "; run `kappa verify " + o.input + "` for details");
   }
   *progressed = true;
-  static const std::string kNullWhy = "record value is null (no JSON event)";
-  for (size_t i = 0; i < n; i++) {
+  size_t i = 0;
+  for (; i < n; i++) {
     const record_view& rec = recs[i];
     if (rec.offset >= s.stop_at) {
       s.done = true;
       break;
     }
     s.current = &rec;
-    if (rec.value.is_null()) {
-      s.null_values++;
-      reject(s, &kNullWhy);
-    } else {
+    if (rec.value.is_null())
+      s.task->feed_null();
+    else
       s.task->feed(rec.value.view());
-    }
     s.next = rec.offset + 1;
     if (!s.error.ok()) return s.error;
   }
   s.current = nullptr;
   s.dirty = true;
-  s.processed.fetch_add(n, std::memory_order_relaxed);
+  s.processed.fetch_add(i, std::memory_order_relaxed);
   return Status::OK();
 }
 
@@ -490,7 +483,7 @@ Status session_job::impl::work(const std::vector<partition_run*>& mine) {
         progressed = true;
       }
       publish(*s);
-      if (s->dirty && wall_ms() - s->last_checkpoint_ms >= o.checkpoint_interval_ms)
+      if (s->dirty && wall_clock_ms() - s->last_checkpoint_ms >= o.checkpoint_interval_ms)
         KAPPA_RETURN_IF_ERROR(checkpoint(*s));
     }
     if (all_done || stop->load(std::memory_order_relaxed)) break;

@@ -105,6 +105,12 @@ void session_task::feed(std::string_view line) {
   if (!next.empty()) windows_.prefetch_state(next, next_hash);
 }
 
+void session_task::feed_null() {
+  static const std::string kWhy = "record value is null (no JSON event)";
+  stats_.malformed++;
+  on_rejected_(std::string_view(), &kWhy);
+}
+
 void session_task::finish() {
   // The watermark stays at +inf: the input has ended, so whatever comes
   // later is late (it is counted and kept, never folded into a session

@@ -46,6 +46,9 @@ class session_task {
   // start of the next record, as in a log segment or a read buffer, the
   // next event's key state starts loading into the cache early.
   void feed(std::string_view line);
+  // A record with no line at all (a null value): counted as malformed and
+  // handed to on_rejected with the reason, like a line that fails to parse.
+  void feed_null();
   // The end of a finite input (--flush-at-end): the watermark goes to +inf
   // and every open session fires.
   void finish();
