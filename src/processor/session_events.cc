@@ -73,6 +73,10 @@ struct field_rules {
   std::string* time_text = nullptr;
 
   enum class step { next, punctuation, malformed };
+  // What a field that ends the parse (a punctuation, a bad watermark) makes of the line.
+  static session_event_parser::kind result(step st) {
+    return st == step::punctuation ? session_event_parser::kind::punctuation : session_event_parser::kind::malformed;
+  }
 
   // name == field, without a call for names of up to 16 bytes.
   static bool is(std::string_view name, const std::string& field) {
@@ -340,14 +344,8 @@ session_event_parser::kind session_event_parser::parse(std::string_view line, se
     if (read_flat(line, fields, &n)) {
       for (int i = 0; i < n; i++) {
         std::string_view name(fields[i].name, fields[i].name_length);
-        switch (rules.field(name, fields[i].value, watermark, why)) {
-          case field_rules::step::next:
-            break;
-          case field_rules::step::punctuation:
-            return kind::punctuation;
-          case field_rules::step::malformed:
-            return kind::malformed;
-        }
+        auto step = rules.field(name, fields[i].value, watermark, why);
+        if (step != field_rules::step::next) return field_rules::result(step);
       }
       return rules.end(why);
     }
@@ -385,14 +383,8 @@ session_event_parser::kind session_event_parser::parse(std::string_view line, se
       *why = "malformed JSON object";
       return kind::malformed;
     }
-    switch (rules.field(name, v, watermark, why)) {
-      case field_rules::step::next:
-        break;
-      case field_rules::step::punctuation:
-        return kind::punctuation;
-      case field_rules::step::malformed:
-        return kind::malformed;
-    }
+    auto step = rules.field(name, v, watermark, why);
+    if (step != field_rules::step::next) return field_rules::result(step);
   }
   return rules.end(why);
 }
