@@ -1201,5 +1201,40 @@ def test_from_latest_and_group(k):
     check(len(after) > len(before), "--flush-at-end emitted nothing")
 
 
+def test_progress_line_on_a_terminal(k):
+    """On a terminal, a following job shows a progress line (events/s, lag, watermark, open
+    sessions) and erases it before the summary; without one (as in every other test) stderr
+    holds no progress line at all."""
+    import pty
+    k.produce("tty_in", ['{"k":"u%d","t":%d}' % (i % 5, 1700000000000 + 1000 * i) for i in range(200)])
+    master, slave = pty.openpty()
+    p = k.spawn("sessionize", "--input", "tty_in", "--output", "tty_out", "--key-field", "k",
+                "--time-field", "t", "--gap", "30m", "--follow", stdout=subprocess.DEVNULL,
+                stderr=slave)
+    os.close(slave)
+    time.sleep(1.5)
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(timeout=10) == 0, "sessionize --follow exits 0 on SIGTERM")
+    text = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        text += chunk
+    os.close(master)
+    shown = text.decode(errors="replace")
+    check(re.search(r"200 events, \d+ events/s, lag 0, watermark 2023-11-14T22:\d\d:\d\d\.\d{3}Z, "
+                    r"5 open sessions", shown), "a progress line on the terminal: %r" % shown[:400])
+    check("\r\x1b[K" in shown and "200 events, 0 sessions emitted" in shown,
+          "the line is erased before the summary: %r" % shown[-300:])
+    r = sessionize(k, "--input", "tty_in", "--output", "tty_out2", "--key-field", "k", "--time-field",
+                   "t", "--gap", "30m")
+    check("events/s" not in r.errtext and "\x1b[K" not in r.errtext,
+          "no progress line without a terminal: %s" % short(r.err))
+
+
 if __name__ == "__main__":
     run_tests(globals())
