@@ -1207,7 +1207,11 @@ def test_progress_line_on_a_terminal(k):
     holds no progress line at all."""
     import pty
     k.produce("tty_in", ['{"k":"u%d","t":%d}' % (i % 5, 1700000000000 + 1000 * i) for i in range(200)])
-    master, slave = pty.openpty()
+    try:
+        master, slave = pty.openpty()
+    except OSError as e:  # a machine without pseudo-terminals: nothing to show a line on
+        print("  skipped the terminal part: no pseudo-terminal (%s)" % e)
+        return
     p = k.spawn("sessionize", "--input", "tty_in", "--output", "tty_out", "--key-field", "k",
                 "--time-field", "t", "--gap", "30m", "--follow", stdout=subprocess.DEVNULL,
                 stderr=slave)
