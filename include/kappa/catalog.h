@@ -1,6 +1,7 @@
 // kappa/catalog.h — the catalog: one LMDB environment per data dir (DIR/meta/) holding topics
-// with their configs, consumer-group offsets and data-dir settings. LMDB error codes never
-// leave this layer: they become Status here.
+// with their configs, consumer-group offsets, stream-job checkpoints, job definitions,
+// aliases and data-dir settings. LMDB error codes never leave this layer: they become
+// Status here.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,8 @@ struct partition_checkpoint {
   int64_t time_ms = 0;       // when it was committed
   uint64_t state_bytes = 0;  // bytes of the partition's state chain (see commit_checkpoint)
   uint64_t full_bytes = 0;   // bytes of the full snapshot that starts the chain
+  int64_t run_started_ms = 0;  // when the run that committed it began
+  uint64_t run_events = 0;     // input records that run has processed
 };
 
 // A job's definition as its first checkpoint recorded it: the input topic
@@ -53,6 +56,33 @@ struct partition_checkpoint {
 struct job_definition {
   std::string input;
   std::string options;
+};
+
+// An alias (`kappa alias`): a name readers resolve to a topic at open
+// time. `previous` is the topic it pointed to before its last switch ("" if
+// none), so a consumer group that followed the alias can be told where it was.
+struct alias_entry {
+  std::string name, topic, previous;
+  int64_t set_ms = 0;
+};
+
+// A versioned job (`kappa job`): its versions' options as text ("key=value"
+// lines in sessionize's option names), which version serves readers
+// through the alias `base`, and per version whether its reprocessing run
+// has caught up with the input once.
+struct job_version {
+  int32_t number = 1;
+  std::string options;      // "input=clicks\ngap=30m\n..."
+  int64_t created_ms = 0;
+  bool caught_up = false;   // its first run (job reprocess) reached the log end
+};
+struct job_record {
+  std::string name;
+  std::string kind = "sessionize";
+  std::string base;         // output alias; version N writes base.vN
+  int32_t serving = 1;      // the version the alias points to
+  int64_t created_ms = 0;
+  std::vector<job_version> versions;  // ascending, versions[i].number == i + 1
 };
 
 class catalog {
@@ -94,6 +124,29 @@ class catalog {
   Result<std::vector<partition_checkpoint>> checkpoints(const std::string& job);
   // Calls fn for each state blob of one partition, oldest first.
   Status scan_state(const std::string& job, int32_t partition, const std::function<Status(std::string_view)>& fn);
+
+  // Aliases. set_alias creates or switches one atomically; it is Exists if
+  // a topic has that name (an alias never shadows a topic) and NotFound if
+  // `topic` is not a topic. create_topic is Exists for an alias's name, and
+  // delete_topic is Busy for a topic an alias points to.
+  Status set_alias(const std::string& alias, const std::string& topic);
+  Result<alias_entry> get_alias(const std::string& alias);  // NotFound if none
+  Result<std::vector<alias_entry>> list_aliases();
+  Status delete_alias(const std::string& alias);
+
+  // Jobs. create_job is Exists if the job (or, with an alias, a topic or
+  // alias of the alias's name) exists; it sets the alias `j.base` to
+  // `alias_topic` in the same transaction unless that is empty.
+  // modify_job changes a job in one write transaction (so no other process
+  // changes it in between): `edit` changes the record and may set
+  // *alias_topic to switch the alias j.base in the same transaction (job
+  // cutover); nothing is written if it fails. delete_job removes the record
+  // and the alias j.base if it points to one of the job's versions.
+  Status create_job(const job_record& j, const std::string& alias_topic);
+  Status modify_job(const std::string& name, const std::function<Status(job_record&, std::string*)>& edit);
+  Result<job_record> get_job(const std::string& name);  // NotFound if none
+  Result<std::vector<job_record>> list_jobs();
+  Status delete_job(const std::string& name);
 
   // Data-dir settings (`kappa config`): the explicit ones, by key.
   Result<std::map<std::string, std::string>> settings();

@@ -61,6 +61,10 @@ class data_dir {
 
   // Topic metadata: NotFound if there is no such topic.
   Result<topic_meta> topic(const std::string& name);
+  // What a reader opens by `name`: the topic of that name, else the topic
+  // the alias `name` points to now (kappa alias; an alias never shadows a
+  // topic). NotFound if neither exists.
+  Result<topic_meta> resolve_topic(const std::string& name);
   // Creates a topic and its partition directories (Exists if present).
   Status create_topic(const topic_meta& t);
   // Removes a topic: refused (Busy) while a writer holds any partition.

@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "kappa/catalog.h"
 #include "kappa/data_dir.h"
 #include "kappa/status.h"
 
@@ -45,6 +46,7 @@ struct session_job_options {
   int64_t allowed_lateness_ms = 0;
   bool from_latest = false;  // where a job without a checkpoint starts
   bool follow = false;       // keep processing what is appended
+  bool until_caught_up = false;  // with follow: stop once every partition has reached the log end
   bool flush_at_end = false; // at the end of the input, fire every open session
   bool read_archive = false; // read the input's archive tier first
   int threads = 0;           // 0 = one per core (never more than partitions)
@@ -70,8 +72,20 @@ class session_job {
   // receives human-readable remarks (restored state, truncation,
   // malformed-record samples); it may be called from worker threads, one
   // call at a time.
+  // The input may be an alias (data_dir::resolve_topic): the job reads the
+  // topic it points to now, and a checkpoint made reading another topic is
+  // refused.
   static Result<std::unique_ptr<session_job>> open(data_dir& dd, const session_job_options& o,
                                                    std::function<void(const std::string&)> note = {});
+  // The checks open() makes of the options alone: Invalid, naming the option.
+  static Status validate(const session_job_options& o);
+  // The output topic `name` for input `input`: created like the input (same
+  // partition count and retention) if missing; Invalid if it exists with
+  // fewer partitions than the input.
+  static Result<topic_meta> prepare_output(data_dir& dd, const std::string& name, const topic_meta& input);
+  // The pid of the process running the job of this group, or 0 if none.
+  // Reads the job lock's pid field without taking the lock.
+  static int running_pid(const data_dir& dd, const std::string& group);
   ~session_job();
 
   // Processes until the end of the input as of open() (or, with follow,

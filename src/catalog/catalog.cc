@@ -97,23 +97,24 @@ std::string checkpoint_key(const std::string& job, char kind, int32_t partition 
   return k;
 }
 
-constexpr size_t kCheckpointFields = 14;
+// 16 fields; a catalog written before run_started_ms and run_events holds 14.
+constexpr size_t kCheckpointFields = 16, kOldCheckpointFields = 14;
 
 std::string encode_checkpoint(const partition_checkpoint& cp) {
   const uint64_t f[kCheckpointFields] = {static_cast<uint64_t>(cp.input_next), static_cast<uint64_t>(cp.watermark),
                                          static_cast<uint64_t>(cp.output_end), static_cast<uint64_t>(cp.late_end),
                                          cp.events, cp.sessions, cp.late, cp.malformed, cp.open_sessions,
                                          cp.checkpoints, static_cast<uint64_t>(cp.time_ms), cp.state_bytes,
-                                         cp.full_bytes, 0};
+                                         cp.full_bytes, 0, static_cast<uint64_t>(cp.run_started_ms), cp.run_events};
   std::string s(kCheckpointFields * 8, '\0');
   for (size_t i = 0; i < kCheckpointFields; i++) be::store64(s.data() + i * 8, f[i]);
   return s;
 }
 
 bool decode_checkpoint(int32_t partition, const MDB_val& v, partition_checkpoint* cp) {
-  if (v.mv_size != kCheckpointFields * 8) return false;
-  uint64_t f[kCheckpointFields];
-  for (size_t i = 0; i < kCheckpointFields; i++) f[i] = be::load64(static_cast<const char*>(v.mv_data) + i * 8);
+  if (v.mv_size != kCheckpointFields * 8 && v.mv_size != kOldCheckpointFields * 8) return false;
+  uint64_t f[kCheckpointFields] = {};
+  for (size_t i = 0; i < v.mv_size / 8; i++) f[i] = be::load64(static_cast<const char*>(v.mv_data) + i * 8);
   *cp = partition_checkpoint{partition,
                              static_cast<int64_t>(f[0]),
                              static_cast<int64_t>(f[1]),
@@ -127,15 +128,137 @@ bool decode_checkpoint(int32_t partition, const MDB_val& v, partition_checkpoint
                              f[9],
                              static_cast<int64_t>(f[10]),
                              f[11],
-                             f[12]};
+                             f[12],
+                             static_cast<int64_t>(f[14]),
+                             f[15]};
   return true;
+}
+
+
+// alias value: topic \n previous topic \n time set (ms).
+std::string encode_alias(const alias_entry& a) {
+  return a.topic + "\n" + a.previous + "\n" + std::to_string(a.set_ms);
+}
+
+alias_entry decode_alias(const std::string& name, const MDB_val& v) {
+  alias_entry a;
+  a.name = name;
+  std::string s = str(v);
+  size_t n1 = s.find('\n'), n2 = n1 == std::string::npos ? n1 : s.find('\n', n1 + 1);
+  a.topic = s.substr(0, n1);
+  if (n1 != std::string::npos) a.previous = s.substr(n1 + 1, n2 == std::string::npos ? n2 : n2 - n1 - 1);
+  if (n2 != std::string::npos) a.set_ms = std::strtoll(s.c_str() + n2 + 1, nullptr, 10);
+  return a;
+}
+
+// A topic an alias points to stays: readers of the alias would find nothing.
+Status refuse_aliased(MDB_txn* t, MDB_dbi aliases, const std::string& topic) {
+  MDB_cursor* c;
+  int rc = mdb_cursor_open(t, aliases, &c);
+  if (rc) return lmdb_error("cursor", rc);
+  MDB_val k, v;
+  std::string holder;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && holder.empty(); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+    if (decode_alias(str(k), v).topic == topic) holder = str(k);
+  mdb_cursor_close(c);
+  if (!holder.empty())
+    return Status::Busy("topic " + topic + " is what alias " + holder +
+                        " points to, so its readers still need it; point the alias elsewhere (kappa alias set " +
+                        holder + " TOPIC) or delete it (kappa alias delete " + holder + ") first");
+  return Status::OK();
+}
+
+// Puts alias -> topic in transaction t: Exists if a topic has the alias's
+// name, NotFound if the target is no topic.
+Status put_alias(MDB_txn* t, MDB_dbi topics, MDB_dbi aliases, const std::string& alias, const std::string& topic) {
+  MDB_val ak = val(alias), tk = val(topic), v;
+  if (mdb_get(t, topics, &ak, &v) == 0)
+    return Status::Exists("'" + alias + "' is a topic; an alias never shadows a topic, so choose another alias name");
+  int rc = mdb_get(t, topics, &tk, &v);
+  if (rc == MDB_NOTFOUND)
+    return Status::NotFound("alias " + alias + " cannot point to topic '" + topic +
+                            "': it does not exist (kappa topic list shows the topics)");
+  if (rc) return lmdb_error("read topic " + topic, rc);
+  alias_entry a{alias, topic, "", wall_clock_ms()};
+  if (mdb_get(t, aliases, &ak, &v) == 0) {
+    alias_entry old = decode_alias(alias, v);
+    a.previous = old.topic == topic ? old.previous : old.topic;
+  }
+  std::string value = encode_alias(a);
+  MDB_val nv = val(value);
+  if ((rc = mdb_put(t, aliases, &ak, &nv, 0))) return lmdb_error("set alias " + alias, rc);
+  return Status::OK();
+}
+
+// job value: "key=value" lines; a version's lines are prefixed "vN.".
+std::string encode_job(const job_record& j) {
+  std::string s = "kind=" + j.kind + "\nbase=" + j.base + "\nserving=" + std::to_string(j.serving) +
+                  "\ncreated=" + std::to_string(j.created_ms) + "\n";
+  for (const auto& v : j.versions) {
+    std::string p(1, 'v');
+    p += std::to_string(v.number);
+    p += '.';
+    s += p + "created=" + std::to_string(v.created_ms) + "\n" + p + "caught_up=" + (v.caught_up ? "1" : "0") + "\n";
+    size_t pos = 0;
+    while (pos < v.options.size()) {
+      size_t nl = v.options.find('\n', pos);
+      if (nl == std::string::npos) nl = v.options.size();
+      if (nl > pos) s += p + "opt." + v.options.substr(pos, nl - pos) + "\n";
+      pos = nl + 1;
+    }
+  }
+  return s;
+}
+
+Result<job_record> decode_job(const std::string& name, const std::string& s) {
+  job_record j;
+  j.name = name;
+  auto bad = [&] { return Status::Corruption("the catalog entry of job " + name + " is damaged"); };
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t nl = s.find('\n', pos);
+    if (nl == std::string::npos) nl = s.size();
+    std::string line = s.substr(pos, nl - pos);
+    pos = nl + 1;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+    if (k == "kind") {
+      j.kind = v;
+    } else if (k == "base") {
+      j.base = v;
+    } else if (k == "serving") {
+      j.serving = static_cast<int32_t>(std::strtol(v.c_str(), nullptr, 10));
+    } else if (k == "created") {
+      j.created_ms = std::strtoll(v.c_str(), nullptr, 10);
+    } else if (k.size() > 2 && k[0] == 'v') {
+      size_t dot = k.find('.');
+      if (dot == std::string::npos) return bad();
+      long n = std::strtol(k.c_str() + 1, nullptr, 10);
+      if (n < 1 || n > static_cast<long>(j.versions.size()) + 1) return bad();
+      if (n == static_cast<long>(j.versions.size()) + 1) {
+        j.versions.emplace_back();
+        j.versions.back().number = static_cast<int32_t>(n);
+      }
+      job_version& ver = j.versions[n - 1];
+      std::string field = k.substr(dot + 1);
+      if (field == "created")
+        ver.created_ms = std::strtoll(v.c_str(), nullptr, 10);
+      else if (field == "caught_up")
+        ver.caught_up = v == "1";
+      else if (field.rfind("opt.", 0) == 0)
+        ver.options += field.substr(4) + "=" + v + "\n";
+    }
+  }
+  if (j.versions.empty() || j.serving < 1 || j.serving > static_cast<int32_t>(j.versions.size())) return bad();
+  return j;
 }
 
 }  // namespace
 
 struct catalog::env {
   MDB_env* e = nullptr;
-  MDB_dbi topics = 0, groups = 0, settings = 0, checkpoints = 0;
+  MDB_dbi topics = 0, groups = 0, settings = 0, checkpoints = 0, aliases = 0, jobs = 0;
   ~env() {
     if (e) mdb_env_close(e);
   }
@@ -163,6 +286,8 @@ Result<std::unique_ptr<catalog>> catalog::open(const std::string& meta_dir, bool
   if ((rc = mdb_dbi_open(t.get(), "settings", MDB_CREATE, &e->settings))) return lmdb_error("open settings", rc);
   if ((rc = mdb_dbi_open(t.get(), "checkpoints", MDB_CREATE, &e->checkpoints)))
     return lmdb_error("open checkpoints", rc);
+  if ((rc = mdb_dbi_open(t.get(), "aliases", MDB_CREATE, &e->aliases))) return lmdb_error("open aliases", rc);
+  if ((rc = mdb_dbi_open(t.get(), "jobs", MDB_CREATE, &e->jobs))) return lmdb_error("open jobs", rc);
   if ((rc = t.commit())) return lmdb_error("commit", rc);
   return std::unique_ptr<catalog>(new catalog(std::move(e)));
 }
@@ -198,7 +323,11 @@ Status catalog::create_topic(const topic_meta& tm) {
   topic_meta m = tm;
   if (m.created_ms == 0) m.created_ms = wall_clock_ms();
   std::string value = encode_topic(m);
-  MDB_val k = val(m.name), v = val(value);
+  MDB_val k = val(m.name), v = val(value), av;
+  if (mdb_get(t.get(), env_->aliases, &k, &av) == 0)
+    return Status::Exists("'" + m.name + "' is an alias of topic " + decode_alias(m.name, av).topic +
+                          ", and a topic cannot take an alias's name; delete the alias first (kappa alias delete " +
+                          m.name + ") or choose another name");
   int rc = mdb_put(t.get(), env_->topics, &k, &v, MDB_NOOVERWRITE);
   if (rc == MDB_KEYEXIST) return Status::Exists("topic '" + m.name + "' already exists");
   if (rc) return lmdb_error("create topic " + m.name, rc);
@@ -220,6 +349,7 @@ Status catalog::update_topic(const topic_meta& m) {
 Status catalog::delete_topic(const std::string& name) {
   txn t(env_->e, true);
   if (t.rc()) return lmdb_error("begin", t.rc());
+  KAPPA_RETURN_IF_ERROR(refuse_aliased(t.get(), env_->aliases, name));
   MDB_val k = val(name);
   int rc = mdb_del(t.get(), env_->topics, &k, nullptr);
   if (rc == MDB_NOTFOUND) return Status::NotFound("topic '" + name + "' does not exist");
@@ -405,6 +535,134 @@ Status catalog::scan_state(const std::string& job, int32_t partition,
                                         st = fn(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
                                     }));
   return st;
+}
+
+
+Status catalog::set_alias(const std::string& alias, const std::string& topic) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  KAPPA_RETURN_IF_ERROR(put_alias(t.get(), env_->topics, env_->aliases, alias, topic));
+  if (int rc = t.commit()) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+Result<alias_entry> catalog::get_alias(const std::string& alias) {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(alias), v;
+  int rc = mdb_get(t.get(), env_->aliases, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("alias '" + alias + "' does not exist (kappa alias list shows them)");
+  if (rc) return lmdb_error("read alias " + alias, rc);
+  return decode_alias(alias, v);
+}
+
+Result<std::vector<alias_entry>> catalog::list_aliases() {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::vector<alias_entry> out;
+  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->aliases, "", [&](MDB_cursor*, const std::string& key,
+                                                                     const MDB_val& v) {
+    out.push_back(decode_alias(key, v));
+  }));
+  return out;
+}
+
+Status catalog::delete_alias(const std::string& alias) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(alias);
+  int rc = mdb_del(t.get(), env_->aliases, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("alias '" + alias + "' does not exist (kappa alias list shows them)");
+  if (rc) return lmdb_error("delete alias " + alias, rc);
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+Status catalog::create_job(const job_record& j, const std::string& alias_topic) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::string value = encode_job(j);
+  MDB_val k = val(j.name), v = val(value);
+  int rc = mdb_put(t.get(), env_->jobs, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST)
+    return Status::Exists("job '" + j.name + "' already exists (kappa job show " + j.name +
+                          "; to change its logic, kappa job reprocess " + j.name + " --set option=value)");
+  if (rc) return lmdb_error("create job " + j.name, rc);
+  if (!alias_topic.empty()) {
+    MDB_val ak = val(j.base), av;
+    if (mdb_get(t.get(), env_->aliases, &ak, &av) == 0)
+      return Status::Exists("alias '" + j.base + "' already exists (it points to " + decode_alias(j.base, av).topic +
+                            "); choose another --output for job " + j.name);
+    KAPPA_RETURN_IF_ERROR(put_alias(t.get(), env_->topics, env_->aliases, j.base, alias_topic));
+  }
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+Status catalog::modify_job(const std::string& name,
+                           const std::function<Status(job_record&, std::string*)>& edit) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(name), old;
+  int rc = mdb_get(t.get(), env_->jobs, &k, &old);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("job '" + name + "' does not exist (kappa job list shows them)");
+  if (rc) return lmdb_error("read job " + name, rc);
+  KAPPA_ASSIGN_OR_RETURN(job_record j, decode_job(name, str(old)));
+  std::string alias_topic;
+  KAPPA_RETURN_IF_ERROR(edit(j, &alias_topic));
+  std::string value = encode_job(j);
+  MDB_val v = val(value);
+  if ((rc = mdb_put(t.get(), env_->jobs, &k, &v, 0))) return lmdb_error("update job " + name, rc);
+  if (!alias_topic.empty()) KAPPA_RETURN_IF_ERROR(put_alias(t.get(), env_->topics, env_->aliases, j.base, alias_topic));
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+Result<job_record> catalog::get_job(const std::string& name) {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(name), v;
+  int rc = mdb_get(t.get(), env_->jobs, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("job '" + name + "' does not exist (kappa job list shows them)");
+  if (rc) return lmdb_error("read job " + name, rc);
+  return decode_job(name, str(v));
+}
+
+Result<std::vector<job_record>> catalog::list_jobs() {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  std::vector<job_record> out;
+  Status st;
+  KAPPA_RETURN_IF_ERROR(scan_groups(t.get(), env_->jobs, "", [&](MDB_cursor*, const std::string& key,
+                                                                  const MDB_val& v) {
+    auto j = decode_job(key, str(v));
+    if (j.ok())
+      out.push_back(std::move(j.value()));
+    else if (st.ok())
+      st = j.status();
+  }));
+  KAPPA_RETURN_IF_ERROR(st);
+  return out;
+}
+
+Status catalog::delete_job(const std::string& name) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(name), v;
+  int rc = mdb_get(t.get(), env_->jobs, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("job '" + name + "' does not exist (kappa job list shows them)");
+  if (rc) return lmdb_error("read job " + name, rc);
+  KAPPA_ASSIGN_OR_RETURN(job_record j, decode_job(name, str(v)));
+  if ((rc = mdb_del(t.get(), env_->jobs, &k, nullptr))) return lmdb_error("delete job " + name, rc);
+  MDB_val ak = val(j.base), av;
+  if (mdb_get(t.get(), env_->aliases, &ak, &av) == 0) {
+    std::string target = decode_alias(j.base, av).topic;
+    bool ours = false;
+    for (const auto& ver : j.versions) ours |= target == j.base + ".v" + std::to_string(ver.number);
+    if (ours && (rc = mdb_del(t.get(), env_->aliases, &ak, nullptr))) return lmdb_error("delete alias " + j.base, rc);
+  }
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return Status::OK();
 }
 
 Result<std::map<std::string, std::string>> catalog::settings() {

@@ -51,6 +51,18 @@ Result<topic_meta> data_dir::topic(const std::string& name) {
   return catalog_->get_topic(name);
 }
 
+Result<topic_meta> data_dir::resolve_topic(const std::string& name) {
+  auto t = topic(name);
+  if (t.ok() || !t.status().is_not_found() || !catalog_) return t;
+  auto a = catalog_->get_alias(name);
+  if (!a.ok()) return a.status().is_not_found() ? t.status() : a.status();
+  auto target = catalog_->get_topic(a->topic);
+  if (!target.ok() && target.status().is_not_found())
+    return Status::NotFound("alias " + name + " points to topic " + a->topic +
+                            ", which does not exist; point it at a topic with kappa alias set " + name + " TOPIC");
+  return target;
+}
+
 Status data_dir::create_topic(const topic_meta& t) {
   KAPPA_RETURN_IF_ERROR(validate_topic_name(t.name));
   KAPPA_RETURN_IF_ERROR(check_topic_config(t));

@@ -47,17 +47,34 @@ int consume(const consume_opts& o, context& ctx) {
   int rc = 0;
   auto dd = ctx.open(false, &rc);
   if (!dd) return rc;
-  auto t = dd->topic(o.topic);
+  // An alias resolves here, once: the records, offsets and commits are
+  // those of the topic it points to now.
+  auto t = dd->resolve_topic(o.topic);
   if (!t.ok()) return fail(t.status());
+  const std::string& topic = t->name;
   if (o.partition >= t->partitions)
-    return usage_error("--partition " + std::to_string(o.partition) + " is out of range: topic " + o.topic + " has " +
+    return usage_error("--partition " + std::to_string(o.partition) + " is out of range: topic " + topic + " has " +
                        std::to_string(t->partitions) + " partition(s)");
   std::map<int32_t, int64_t> committed;
   if (!o.group.empty() && dd->catalog()) {
     auto offs = dd->catalog()->group_offsets(o.group);
     if (!offs.ok()) return fail(offs.status());
     for (const auto& g : offs.value())
-      if (g.topic == o.topic) committed[g.partition] = g.offset;
+      if (g.topic == topic) committed[g.partition] = g.offset;
+    if (committed.empty() && topic != o.topic) {
+      // The alias was switched since this group last read through it: say
+      // where it was and where it starts now, rather than skip or repeat
+      // silently.
+      auto a = dd->catalog()->get_alias(o.topic);
+      bool read_previous = false;
+      for (const auto& g : offs.value()) read_previous |= a.ok() && g.topic == a->previous;
+      if (read_previous)
+        note("alias " + o.topic + " now points to " + topic + " (it pointed to " + a->previous + ", where group " +
+             o.group + " has committed offsets); group " + o.group + " has none for " + topic +
+             ", so it starts there from --from " + o.from + ": " + topic +
+             " holds another version of the same results, so what the group read in " + a->previous +
+             " comes again as " + topic + " has it");
+    }
   }
 
   std::vector<source> srcs;
@@ -76,7 +93,7 @@ int consume(const consume_opts& o, context& ctx) {
     if (c != committed.end() && c->second < start) {
       // Kafka's auto.offset.reset=earliest, said out loud.
       note("group " + o.group + "'s committed offset " + std::to_string(c->second) + " for " +
-           partition_name(o.topic, p) + " is below the log start offset " + std::to_string(start) +
+           partition_name(topic, p) + " is below the log start offset " + std::to_string(start) +
            " (older records were removed by retention); resuming at " + std::to_string(start));
       c->second = start;
     }
@@ -87,7 +104,7 @@ int consume(const consume_opts& o, context& ctx) {
         if (ar.ok() && ar.value()->log_start_offset() <= f.v)
           hint = "add --archive to read it from the archive tier, or use --from earliest";
       }
-      return fail(Status::NotFound("offset " + std::to_string(f.v) + " of " + partition_name(o.topic, p) +
+      return fail(Status::NotFound("offset " + std::to_string(f.v) + " of " + partition_name(topic, p) +
                                    " is below its log start offset " + std::to_string(start) +
                                    (o.archive ? " (including the archive tier)"
                                     : dd->archive_dir(t.value(), p).empty() ? " (older records were removed by retention)"
@@ -111,7 +128,7 @@ int consume(const consume_opts& o, context& ctx) {
     // nothing was printed (so --from latest sticks).
     if (f.k != start_spec::timestamp || committed.count(p)) s.printed_next = s.reader->position();
     if (o.follow) {
-      st = watcher.add(dd->partition_dir(o.topic, p));
+      st = watcher.add(dd->partition_dir(topic, p));
       if (!st.ok()) return fail(st);
     }
     srcs.push_back(std::move(s));
@@ -131,7 +148,7 @@ int consume(const consume_opts& o, context& ctx) {
       if (s.printed_next >= 0) offs.push_back({s.partition, s.printed_next});
     if (offs.empty()) return Status::OK();
     KAPPA_RETURN_IF_ERROR(dd->ensure_created());
-    return dd->catalog()->commit_offsets(o.group, o.topic, offs);
+    return dd->catalog()->commit_offsets(o.group, topic, offs);
   };
   progress prog;
   auto finish = [&](int code) {
@@ -149,7 +166,6 @@ int consume(const consume_opts& o, context& ctx) {
   std::vector<record_view> recs(kMany);
   std::vector<int64_t> offsets(kMany);
   std::vector<bytes_view> values(kMany);
-  const std::string& topic = o.topic;
   const bool plain = !o.json && o.format.empty();
   for (;;) {
     bool progressed = false, all_done = true;
@@ -243,7 +259,7 @@ int consume(const consume_opts& o, context& ctx) {
 void add_consume(CLI::App& app, context& ctx) {
   static consume_opts o;
   auto* cmd = app.add_subcommand("consume", "print a topic's records to stdout");
-  cmd->add_option("topic", o.topic, "topic to read")->required();
+  cmd->add_option("topic", o.topic, "topic (or alias) to read")->required();
   cmd->add_option("--from", o.from, "start: earliest, latest, OFFSET, -N (N before the end) or @TIMESTAMP_MS");
   cmd->add_option("--partition", o.partition, "read only this partition")->check(CLI::Range(0, INT32_MAX));
   cmd->add_option("--group", o.group, "consumer group: start from its committed offsets, commit what is printed");

@@ -108,7 +108,7 @@ void add_group(CLI::App& app, context& ctx) {
 
   auto* reset = group->add_subcommand("reset", "move a group's committed offsets for a topic");
   reset->add_option("group", name, "group name")->required();
-  reset->add_option("--topic", topic, "topic whose offsets to move")->required();
+  reset->add_option("--topic", topic, "topic (or alias) whose offsets to move")->required();
   reset->add_option("--to", to, "earliest, latest, OFFSET, -N or @TIMESTAMP_MS")->required();
   reset->callback([&] {
     ctx.run = [&] {
@@ -119,7 +119,7 @@ void add_group(CLI::App& app, context& ctx) {
       int rc = 0;
       auto dd = ctx.open(false, &rc);
       if (!dd) return rc;
-      auto t = dd->topic(topic);
+      auto t = dd->resolve_topic(topic);  // an alias: the topic it points to now
       if (!t.ok()) return fail(t.status());
       // A stream job's offsets belong with its window state: moving them
       // alone would pair state with the wrong input.
@@ -150,9 +150,9 @@ void add_group(CLI::App& app, context& ctx) {
         }
         offs.push_back({p, off});
       }
-      st = dd->catalog()->commit_offsets(name, topic, offs);
+      st = dd->catalog()->commit_offsets(name, t->name, offs);
       if (!st.ok()) return fail(st);
-      for (const auto& [p, off] : offs) std::printf("%s\t%d\t%lld\n", topic.c_str(), p, (long long)off);
+      for (const auto& [p, off] : offs) std::printf("%s\t%d\t%lld\n", t->name.c_str(), p, (long long)off);
       return kExitOk;
     };
   });

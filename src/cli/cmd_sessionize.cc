@@ -1,17 +1,11 @@
 // kappa sessionize: event-time session windows from one topic into another,
 // exactly once (kappa/session_job.h), or from stdin to stdout as a filter.
-#include <unistd.h>
-
-#include <condition_variable>
-#include <csignal>
-#include <mutex>
 #include <cstdio>
-#include <ctime>
-#include <thread>
 
 #include "adapters/line_reader.h"
 #include "adapters/output_buffer.h"
 #include "cli/cli_common.h"
+#include "cli/session_run.h"
 #include "kappa/session_job.h"
 #include "processor/session_task.h"
 #include "util/duration.h"
@@ -25,28 +19,6 @@ struct sessionize_opts {
   session_job_options job;
   std::string gap, max_out_of_orderness = "0", allowed_lateness = "0", from = "earliest", checkpoint_interval = "1s";
 };
-
-session_job* g_job = nullptr;
-void on_signal(int) {
-  if (g_job) g_job->stop();
-}
-
-// "2023-11-14T22:13:20.000Z"; "none" before the first event.
-std::string event_time(int64_t ms) {
-  if (ms == INT64_MIN) return "none";
-  if (ms == INT64_MAX) return "end of input";
-  time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char b[48];
-  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(((ms % 1000) + 1000) % 1000));
-  return b;
-}
-
-std::string plural(uint64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
 
 std::string summary(const session_task_stats& s) {
   return plural(s.events, "event", "events") + ", " + plural(s.sessions, "session", "sessions") + " emitted, " +
@@ -138,62 +110,7 @@ int sessionize(const sessionize_opts& o, context& ctx) {
   int rc = 0;
   auto dd = ctx.open(false, &rc);
   if (!dd) return rc;
-  auto job = session_job::open(*dd, jo, [](const std::string& msg) { note(msg); });
-  if (!job.ok()) return fail(job.status());
-  session_job& j = *job.value();
-  const session_job_stats before = j.stats();
-
-  g_job = &j;
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
-  Status st;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool finished = false;
-  std::thread runner([&] {
-    Status rs = j.run();
-    std::lock_guard<std::mutex> g(mu);
-    st = rs;
-    finished = true;
-    cv.notify_one();
-  });
-  // The progress line: twice a second, on a terminal only.
-  const bool tty = ::isatty(2);
-  auto start = std::chrono::steady_clock::now();
-  bool shown = false;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> l(mu);
-      if (cv.wait_for(l, std::chrono::milliseconds(500), [&] { return finished; })) break;
-    }
-    if (!tty) continue;
-    session_job_stats s = j.stats();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "\r\033[K%llu events, %.0f events/s, lag %lld, watermark %s, %llu open sessions",
-                 static_cast<unsigned long long>(s.events - before.events),
-                 secs > 0 ? static_cast<double>(s.processed_this_run) / secs : 0.0, static_cast<long long>(s.lag),
-                 event_time(s.min_watermark).c_str(), static_cast<unsigned long long>(s.open_sessions));
-    shown = true;
-  }
-  runner.join();
-  g_job = nullptr;
-  if (shown) std::fprintf(stderr, "\r\033[K");
-
-  session_job_stats after = j.stats();
-  session_task_stats run{after.events - before.events, after.late - before.late,
-                         after.malformed - before.malformed, after.sessions - before.sessions};
-  note("sessionize " + jo.input + " -> " + jo.output + ": " + summary(run) + ", " +
-       plural(after.checkpoints, "checkpoint", "checkpoints") + "; " +
-       plural(after.open_sessions, "session", "sessions") + " still open" +
-       (after.open_sessions ? " (kept in job " + j.group() + "'s checkpoint)" : "") +
-       ((after.late > before.late || after.malformed > before.malformed) && !jo.late_output.empty()
-            ? "; late and malformed events are in " + jo.late_output
-            : ""));
-  if (!st.ok()) return fail(st);
-  return kExitOk;
+  return run_session_job(*dd, jo, session_run_display{"sessionize " + jo.input + " -> " + jo.output}, nullptr);
 }
 
 }  // namespace

@@ -185,7 +185,7 @@ void add_topic(CLI::App& app, context& ctx) {
       int rc = 0;
       auto dd = ctx.open(false, &rc);
       if (!dd) return rc;
-      auto t = dd->topic(name);
+      auto t = dd->resolve_topic(name);  // an alias describes the topic it points to
       if (!t.ok()) return fail(t.status());
       std::vector<partition_stats> stats;
       for (int32_t p = 0; p < t->partitions; p++) {
@@ -195,7 +195,11 @@ void add_topic(CLI::App& app, context& ctx) {
       }
       if (json) {
         std::string s = "{\"name\":";
-        append_json_string(s, name);
+        append_json_string(s, t->name);
+        if (t->name != name) {
+          s += ",\"alias\":";
+          append_json_string(s, name);
+        }
         s += ",\"config\":" + config_json(*t) + ",\"partitions\":[";
         for (size_t i = 0; i < stats.size(); i++) {
           const auto& p = stats[i];
@@ -216,7 +220,8 @@ void add_topic(CLI::App& app, context& ctx) {
         std::printf("%s]}\n", s.c_str());
         return kExitOk;
       }
-      std::printf("topic %s, %d partition(s)\nconfig:\n", name.c_str(), t->partitions);
+      std::printf("topic %s%s, %d partition(s)\nconfig:\n", t->name.c_str(),
+                  t->name != name ? (" (alias " + name + ")").c_str() : "", t->partitions);
       for (const auto& [k, v] : t->config.effective())
         std::printf("  %s=%s%s\n", k.c_str(), v.c_str(), t->config.explicit_settings().count(k) ? "" : " (default)");
       std::printf("%-9s %16s %16s %8s %14s %15s %15s\n", "partition", "log_start_offset", "log_end_offset", "segments",

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   add_maintain(app, ctx);
   add_config(app, ctx);
   add_sessionize(app, ctx);
+  add_job(app, ctx);
+  add_alias(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -4,7 +4,13 @@
 // checkpoints in the catalog (see kappa/session_job.h for the protocol).
 #include "kappa/session_job.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
 #include <xxhash.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <chrono>
@@ -38,6 +44,7 @@ struct partition_run {
   int64_t next = 0;                // next input offset to process
   int64_t stop_at = INT64_MAX;     // end of the input as of open(), unless following
   int64_t last_checkpoint_ms = 0;
+  int64_t known_end = 0;           // the input's log end as last looked at
   bool dirty = false;              // processed something since the last checkpoint
   bool done = false;
   const record_view* current = nullptr;  // the input record being fed
@@ -63,6 +70,7 @@ struct session_job::impl {
   std::function<void(const std::string&)> note;
   std::mutex note_mu;
   std::atomic<uint64_t> checkpoints{0};
+  int64_t started_ms = 0;  // when this run opened the job
   std::atomic<bool>* stop = nullptr;
   std::mutex error_mu;
   Status first_error;
@@ -72,7 +80,7 @@ struct session_job::impl {
     std::lock_guard<std::mutex> g(note_mu);
     note(msg);
   }
-  std::string where(int32_t p) const { return partition_name(o.input, p); }
+  std::string where(int32_t p) const { return partition_name(input.name, p); }
 
   Status restore(partition_run& s);
   partition_checkpoint current(const partition_run& s) const;
@@ -148,6 +156,7 @@ std::string option_differences(const std::string& stored, const std::string& now
 }
 
 Result<topic_meta> output_topic(data_dir& dd, const std::string& name, const topic_meta& input, const char* option) {
+  KAPPA_RETURN_IF_ERROR(validate_topic_name(name));
   auto t = dd.topic(name);
   if (t.ok()) {
     if (t->partitions < input.partitions)
@@ -177,8 +186,7 @@ Result<topic_meta> output_topic(data_dir& dd, const std::string& name, const top
 
 }  // namespace
 
-Result<std::unique_ptr<session_job>> session_job::open(data_dir& dd, const session_job_options& o,
-                                                       std::function<void(const std::string&)> note) {
+Status session_job::validate(const session_job_options& o) {
   if (o.gap_ms <= 0) return Status::Invalid("--gap must be greater than 0 (Flink's session gap)");
   if (o.max_out_of_orderness_ms < 0 || o.allowed_lateness_ms < 0)
     return Status::Invalid("--max-out-of-orderness and --allowed-lateness must not be negative");
@@ -193,6 +201,36 @@ Result<std::unique_ptr<session_job>> session_job::open(data_dir& dd, const sessi
   if (!o.late_output.empty() && o.late_output == o.output)
     return Status::Invalid("--late-output must differ from --output " + o.output +
                            " (late input records and sessions are different kinds of record)");
+  return Status::OK();
+}
+
+Result<topic_meta> session_job::prepare_output(data_dir& dd, const std::string& name, const topic_meta& input) {
+  return output_topic(dd, name, input, "output");
+}
+
+namespace {
+std::string lock_dir_of(const data_dir& dd, const std::string& group) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016" PRIx64, static_cast<uint64_t>(XXH3_64bits(group.data(), group.size())));
+  return dd.path() + "/jobs/" + hex;
+}
+}  // namespace
+
+int session_job::running_pid(const data_dir& dd, const std::string& group) {
+  // The holder writes its pid there and clears it on release; after a
+  // kill -9 the pid stays, so check that the process is alive.
+  unique_fd fd(::open((lock_dir_of(dd, group) + "/writer.lock").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return 0;
+  char text[32] = {};
+  if (::pread(fd.get(), text, sizeof text - 1, 0) <= 0) return 0;
+  int pid = std::atoi(text);
+  if (pid <= 0) return 0;
+  return ::kill(pid, 0) == 0 || errno == EPERM ? pid : 0;
+}
+
+Result<std::unique_ptr<session_job>> session_job::open(data_dir& dd, const session_job_options& o,
+                                                       std::function<void(const std::string&)> note) {
+  KAPPA_RETURN_IF_ERROR(validate(o));
 
   auto job = std::unique_ptr<session_job>(new session_job());
   job->impl_ = std::make_unique<impl>();
@@ -201,15 +239,17 @@ Result<std::unique_ptr<session_job>> session_job::open(data_dir& dd, const sessi
   m.o = o;
   m.note = std::move(note);
   m.stop = &job->stop_;
+  m.started_ms = wall_clock_ms();
   m.group = o.group.empty() ? "sessionize:" + o.output : o.group;
-  m.def = job_definition{o.input, options_text(o)};
-  KAPPA_ASSIGN_OR_RETURN(m.input, dd.topic(o.input));
+  KAPPA_ASSIGN_OR_RETURN(m.input, dd.resolve_topic(o.input));
+  m.def = job_definition{m.input.name, options_text(o)};
+  if (o.output == m.input.name || o.late_output == m.input.name)
+    return Status::Invalid("the output topics must differ from the input topic " + m.input.name +
+                           " (a job reading its own output would never end)");
   KAPPA_RETURN_IF_ERROR(dd.ensure_created());
 
   // One run per job: the lock lives under the data dir, named by the group.
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016" PRIx64, static_cast<uint64_t>(XXH3_64bits(m.group.data(), m.group.size())));
-  std::string lock_dir = dd.path() + "/jobs/" + hex;
+  std::string lock_dir = lock_dir_of(dd, m.group);
   KAPPA_RETURN_IF_ERROR(make_dirs(lock_dir));
   auto lock = partition_lock::acquire_writer(lock_dir, "job " + m.group);
   if (!lock.ok())
@@ -220,9 +260,10 @@ Result<std::unique_ptr<session_job>> session_job::open(data_dir& dd, const sessi
 
   auto stored = dd.catalog()->job_definition_of(m.group);
   if (stored.ok()) {
-    if (stored->input != o.input)
+    if (stored->input != m.input.name)
       return Status::Invalid("job " + m.group + " was checkpointed reading topic " + stored->input + ", not " +
-                             o.input + "; use another --output (or --group) for a new job");
+                             m.input.name + (o.input != m.input.name ? " (where alias " + o.input + " points now)" : "") +
+                             "; use another --output (or --group) for a new job");
     if (stored->options != m.def.options)
       return Status::Invalid("job " + m.group + " was checkpointed with other options (" +
                              option_differences(stored->options, m.def.options) +
@@ -336,7 +377,7 @@ Status session_job::impl::restore(partition_run& s) {
     }
   }
   KAPPA_RETURN_IF_ERROR(s.reader->seek(s.next));
-  s.lag.store(std::max<int64_t>(0, end - s.next));
+  s.known_end = end;
   s.last_checkpoint_ms = wall_clock_ms();
   publish(s);
   return Status::OK();
@@ -370,6 +411,8 @@ partition_checkpoint session_job::impl::current(const partition_run& s) const {
   cp.late = s.base.late + st.late;
   cp.malformed = s.base.malformed + st.malformed;
   cp.open_sessions = s.task->windows().open_windows();
+  cp.run_started_ms = started_ms;
+  cp.run_events = s.processed.load(std::memory_order_relaxed);
   return cp;
 }
 
@@ -381,6 +424,7 @@ void session_job::impl::publish(partition_run& s) {
   s.malformed.store(c.malformed, std::memory_order_relaxed);
   s.open_sessions.store(c.open_sessions, std::memory_order_relaxed);
   s.watermark.store(c.watermark, std::memory_order_relaxed);
+  s.lag.store(std::max<int64_t>(0, s.known_end - s.next), std::memory_order_relaxed);
 }
 
 Status session_job::impl::checkpoint(partition_run& s) {
@@ -443,7 +487,7 @@ Status session_job::impl::step(partition_run& s, bool* progressed) {
     const auto& c = s.reader->corruption();
     return Status::Corruption("cannot read offset " + std::to_string(c.offset) + " of " + where(s.partition) +
                               ", segment " + c.segment + ", position " + std::to_string(c.position) + ": " + c.why +
-                              "; run `kappa verify " + o.input + "` for details");
+                              "; run `kappa verify " + input.name + "` for details");
   }
   *progressed = true;
   size_t i = 0;
@@ -470,7 +514,7 @@ Status session_job::impl::step(partition_run& s, bool* progressed) {
 Status session_job::impl::work(const std::vector<partition_run*>& mine) {
   log_watcher watcher;
   if (o.follow)
-    for (auto* s : mine) KAPPA_RETURN_IF_ERROR(watcher.add(dd->partition_dir(o.input, s->partition)));
+    for (auto* s : mine) KAPPA_RETURN_IF_ERROR(watcher.add(dd->partition_dir(input.name, s->partition)));
   for (;;) {
     bool progressed = false, all_done = true;
     for (auto* s : mine) {
@@ -490,10 +534,14 @@ Status session_job::impl::work(const std::vector<partition_run*>& mine) {
     if (!progressed) {
       // Caught up: make what was produced visible and durable, note the
       // lag, and sleep until something is appended.
+      bool caught_up = true;
       for (auto* s : mine) {
         if (s->dirty) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
-        if (auto end = s->reader->log_end_offset(); end.ok()) s->lag.store(std::max<int64_t>(0, end.value() - s->next));
+        if (auto end = s->reader->log_end_offset(); end.ok()) s->known_end = end.value();
+        publish(*s);
+        caught_up &= s->next >= s->known_end;
       }
+      if (o.until_caught_up && caught_up) break;
       if (o.follow) KAPPA_RETURN_IF_ERROR(watcher.wait(200));
     }
   }
@@ -507,7 +555,8 @@ Status session_job::impl::work(const std::vector<partition_run*>& mine) {
       s->dirty = true;
     }
     if (s->dirty || s->next != s->cp.input_next) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
-    if (auto end = s->reader->log_end_offset(); end.ok()) s->lag.store(std::max<int64_t>(0, end.value() - s->next));
+    if (auto end = s->reader->log_end_offset(); end.ok()) s->known_end = end.value();
+    publish(*s);
   }
   return Status::OK();
 }
