@@ -426,7 +426,7 @@ int reprocess(job_opts& o, context& ctx) {
     if (newest.number > 1 && !newest.caught_up) {
       // An unfinished reprocess: the same command resumes it, another is refused.
       if (!sets.empty() && wanted != newest.options)
-        return Status::Invalid("version " + std::to_string(newest.number) + " of job " + j.name +
+        return Status::Exists("version " + std::to_string(newest.number) + " of job " + j.name +
                                " is still being reprocessed (with " + differences(base_options, newest.options) +
                                "); resume it with `kappa job reprocess " + j.name +
                                "` (no --set, or the same ones) and reprocess again once it has caught up");

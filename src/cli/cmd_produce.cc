@@ -26,6 +26,12 @@ struct produce_opts {
 Result<topic_meta> topic_for_write(data_dir& dd, const std::string& name, bool no_create) {
   auto t = dd.topic(name);
   if (t.ok() || !t.status().is_not_found()) return t;
+  // Aliases are for readers: a writer names the topic itself.
+  if (dd.catalog())
+    if (auto a = dd.catalog()->get_alias(name); a.ok())
+      return Status::Invalid("'" + name + "' is an alias (of topic " + a->topic +
+                             "), and aliases are for readers; produce to the topic itself, e.g. kappa produce " +
+                             a->topic);
   if (no_create)
     return Status::NotFound("topic '" + name + "' does not exist; create it with `kappa topic create " + name +
                             "` or drop --no-create");
