@@ -61,6 +61,7 @@ struct session_job_stats {
   uint64_t open_sessions = 0;
   int64_t lag = 0;                  // input records not yet processed, as of the last look
   int64_t min_watermark = INT64_MIN;  // the lowest partition watermark
+  bool caught_up = false;  // every partition has reached its log end (and checkpointed) in this run
   uint64_t processed_this_run = 0;  // input records read by this run
 };
 

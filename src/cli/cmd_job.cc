@@ -28,6 +28,7 @@ Result<session_job_options> version_options(data_dir& dd, const job_record& j, c
   o.output = version_topic(j.base, v.number);
   if (!o.late_output.empty()) o.late_output = version_topic(o.late_output, v.number);
   o.group = version_group(j.name, v.number);
+  if (v.number > 1) o.from_latest = false;  // a reprocessed version replays from earliest
   if (auto t = dd.resolve_topic(o.input); t.ok() && !t->config.get("archive.dir").empty()) o.read_archive = true;
   return o;
 }
@@ -387,7 +388,7 @@ int run(job_opts& o, context& ctx) {
                        session_run_display{"job " + j->name + " v" + std::to_string(number) + " (" + jo->input +
                                            " -> " + jo->output + ")"},
                        &r);
-  if (rc == kExitOk && r.after.lag == 0 && !v.value()->caught_up) {
+  if (rc == kExitOk && r.after.caught_up && !v.value()->caught_up) {
     Status st = mark_caught_up(*dd, j->name, number);
     if (!st.ok()) return fail(st);
   }
@@ -454,21 +455,30 @@ int reprocess(job_opts& o, context& ctx) {
   }
   jo->from_latest = false;
   jo->follow = true;
-  jo->until_caught_up = true;
+  jo->until_caught_up = !o.follow;
+  std::string caught_up_note = "version " + std::to_string(number) + " of job " + j->name +
+                               " has caught up with " + jo->input + " (lag 0); compare it with `kappa compare " +
+                               j->base + " " + jo->output + "`, then switch readers with `kappa job cutover " +
+                               j->name + "`";
+  session_run_display display{"job " + j->name + " v" + std::to_string(number) + " reprocess", true};
+  Status marked;
+  if (o.follow)
+    display.on_caught_up = [&] {
+      marked = mark_caught_up(*dd, j->name, number);
+      note(marked.ok() ? caught_up_note + "; it goes on following the input" : marked.message());
+    };
   session_run_result r;
-  rc = run_session_job(*dd, jo.value(),
-                       session_run_display{"job " + j->name + " v" + std::to_string(number) + " reprocess", true}, &r);
+  rc = run_session_job(*dd, jo.value(), display, &r);
   if (rc != kExitOk) return rc;
-  if (r.interrupted || r.after.lag > 0) {
+  if (o.follow && r.after.caught_up) return marked.ok() ? kExitOk : fail(marked);
+  if (!r.after.caught_up) {
     note("interrupted: version " + std::to_string(number) + " of job " + j->name + " is " +
          std::to_string(r.after.lag) + " record(s) behind " + jo->input + "; run `kappa job reprocess " + j->name +
          "` again to resume it from its checkpoint");
     return kExitRuntime;
   }
   if (Status ms = mark_caught_up(*dd, j->name, number); !ms.ok()) return fail(ms);
-  note("version " + std::to_string(number) + " of job " + j->name + " has caught up with " + jo->input +
-       " (lag 0); compare it with `kappa compare " + j->base + " " + jo->output + "`, then switch readers with " +
-       "`kappa job cutover " + j->name + "`");
+  note(caught_up_note);
   return kExitOk;
 }
 
@@ -566,6 +576,8 @@ void add_job(CLI::App& app, context& ctx) {
       "reprocess", "define version N+1 with changed options and replay the input into it until caught up");
   reprocess_cmd->add_option("name", o.name, "job name")->required();
   reprocess_cmd->add_option("--set", o.sets, "option=value to change, e.g. gap=20m (repeatable; value empty: unset)");
+  reprocess_cmd->add_flag("--follow", o.follow,
+                          "once caught up, go on processing what is appended (ready for a cutover at any time)");
   bind(reprocess_cmd, reprocess);
 
   auto* cutover_cmd = job->add_subcommand("cutover", "point the job's alias at its newest caught-up version");

@@ -80,14 +80,21 @@ int run_session_job(data_dir& dd, const session_job_options& o, const session_ru
   const bool tty = ::isatty(2);
   auto start = std::chrono::steady_clock::now();
   auto last_line = start;
-  bool shown = false;
+  bool shown = false, announced = false;
   for (;;) {
     {
       std::unique_lock<std::mutex> l(mu);
-      if (cv.wait_for(l, std::chrono::milliseconds(500), [&] { return finished; })) break;
+      if (cv.wait_for(l, std::chrono::milliseconds(d.on_caught_up ? 100 : 500), [&] { return finished; })) break;
+    }
+    if (d.on_caught_up && !announced && j.stats().caught_up) {
+      announced = true;
+      if (shown) std::fprintf(stderr, "\r\033[K");
+      d.on_caught_up();
     }
     auto now = std::chrono::steady_clock::now();
-    if (!tty && (!d.eta || now - last_line < std::chrono::seconds(5))) continue;
+    if (tty ? now - last_line < std::chrono::milliseconds(500)
+            : !d.eta || now - last_line < std::chrono::seconds(5))
+      continue;
     last_line = now;
     session_job_stats s = j.stats();
     double secs = std::chrono::duration<double>(now - start).count();

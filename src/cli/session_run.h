@@ -3,18 +3,24 @@
 // a progress line goes to stderr while it runs and a summary when it ends.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "kappa/session_job.h"
 
 namespace kappa::cli {
 
 struct session_run_display {
+  explicit session_run_display(std::string l, bool with_eta = false) : label(std::move(l)), eta(with_eta) {}
   std::string label;  // "sessionize clicks -> sessions", "job clicks-sessions v2"
   // Show how much of the replay is done and an ETA to catching up; then
   // the progress goes out also when stderr is no terminal, a line every
   // few seconds (a reprocess can take long, and logs should show it).
   bool eta = false;
+  // Called once, on this thread, when every partition has caught up with
+  // its input (what a following reprocess announces while it goes on).
+  std::function<void()> on_caught_up;
 };
 
 struct session_run_result {

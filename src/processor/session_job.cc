@@ -54,6 +54,7 @@ struct partition_run {
   // What other threads may read while this partition runs.
   std::atomic<uint64_t> events{0}, sessions{0}, late_n{0}, malformed{0}, open_sessions{0}, processed{0};
   std::atomic<int64_t> watermark{INT64_MIN}, lag{0};
+  std::atomic<bool> caught_up{false};  // reached the log end, checkpointed, once in this run
 };
 
 }  // namespace
@@ -539,6 +540,7 @@ Status session_job::impl::work(const std::vector<partition_run*>& mine) {
         if (s->dirty) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
         if (auto end = s->reader->log_end_offset(); end.ok()) s->known_end = end.value();
         publish(*s);
+        if (s->next >= s->known_end) s->caught_up.store(true, std::memory_order_relaxed);
         caught_up &= s->next >= s->known_end;
       }
       if (o.until_caught_up && caught_up) break;
@@ -557,6 +559,7 @@ Status session_job::impl::work(const std::vector<partition_run*>& mine) {
     if (s->dirty || s->next != s->cp.input_next) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
     if (auto end = s->reader->log_end_offset(); end.ok()) s->known_end = end.value();
     publish(*s);
+    if (s->next >= s->known_end) s->caught_up.store(true, std::memory_order_relaxed);
   }
   return Status::OK();
 }
@@ -591,6 +594,7 @@ session_job_stats session_job::stats() const {
     st.open_sessions += s->open_sessions.load(std::memory_order_relaxed);
     st.lag += s->lag.load(std::memory_order_relaxed);
     st.processed_this_run += s->processed.load(std::memory_order_relaxed);
+    st.caught_up = (first || st.caught_up) && s->caught_up.load(std::memory_order_relaxed);
     int64_t wm = s->watermark.load(std::memory_order_relaxed);
     st.min_watermark = first ? wm : std::min(st.min_watermark, wm);
     first = false;

@@ -48,8 +48,10 @@ def status(k, job):
     return js(k.ok("job", "status", job, "--json"))
 
 
-def version_doc(k, job, n):
-    return [v for v in js(k.ok("job", "show", job, "--json"))["versions"] if v["version"] == n][0]
+def caught_up(k, job, n):
+    """Whether version n of the job exists and has caught up once (job show --json)."""
+    vs = js(k.ok("job", "show", job, "--json"))["versions"]
+    return len(vs) >= n and vs[n - 1]["caught_up"]
 
 
 def end_offsets(k, topic):
@@ -311,6 +313,70 @@ def test_two_versions_running_at_once(k):
                  "version 1 run beside version 2 vs a plain replay")
     same_records(read_topic(k, "two.v2"), reference(k, "ref2", *(V1[:5] + ["1m"] + V1[6:])),
                  "version 2 run beside version 1 vs a plain replay")
+
+
+def read_pty(master):
+    text = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        text += chunk
+    os.close(master)
+    return text.decode(errors="replace")
+
+
+def test_live_reprocess_with_follow_then_cutover(k):
+    """The live flow: version 1 follows the input; `reprocess --follow` replays history
+    into version 2, says when it has caught up and goes on following, so the cutover
+    finds it caught up while input keeps arriving. On a terminal it shows progress and
+    an ETA."""
+    import pty
+    import signal
+    clicks(k, 10000)
+    k.ok("job", "create", "lv", "--sessionize", "--input", "clicks", "--output", "s", *V1,
+         "--checkpoint-interval", "30ms")
+    p1 = k.spawn("job", "run", "lv", "--follow", stdin=subprocess.DEVNULL)
+    try:
+        master, slave = pty.openpty()
+    except OSError as e:
+        master = slave = None
+        print("  (no pseudo-terminal: %s; the progress line is not checked)" % e)
+    p2 = k.spawn("job", "reprocess", "lv", "--set", "gap=1m", "--follow", stdin=subprocess.DEVNULL,
+                 stderr=slave if slave is not None else subprocess.PIPE)
+    if slave is not None:
+        os.close(slave)
+    deadline = time.monotonic() + 30
+    while not caught_up(k, "lv", 2):
+        check(time.monotonic() < deadline and p2.poll() is None, "reprocess --follow never caught up")
+        time.sleep(0.05)
+    check(p2.poll() is None, "reprocess --follow goes on after catching up")
+    for i in range(3):
+        more_clicks(k, 1000, seed=40 + i)
+        time.sleep(0.2)
+    deadline = time.monotonic() + 30
+    while True:
+        r = k.run("job", "cutover", "lv")
+        if r.rc == 0:
+            break
+        check(r.rc == 1 and "lag" in r.errtext and time.monotonic() < deadline,
+              "cutover of a following version: %s" % r.describe())
+        time.sleep(0.05)
+    check(js(k.ok("alias", "list", "--json"))[0]["topic"] == "s.v2", "version 2 serves")
+    time.sleep(0.6)
+    for p in (p1, p2):
+        check(stop(p, signal.SIGTERM) == 0, "a following version stops cleanly")
+    same_records(read_topic(k, "s.v2"), reference(k, "ref", *(V1[:5] + ["1m"] + V1[6:])),
+                 "version 2, reprocessed and then followed, vs a plain replay")
+    if master is not None:
+        shown = read_pty(master)
+        check("has caught up" in shown and "goes on following" in shown,
+              "it says when it has caught up: %r" % shown[-600:])
+        check(re.search(r"\d+ events, \d+ events/s, lag \d+ \(\d+% replayed\), ETA \d+:\d\d, watermark", shown),
+              "a progress line with an ETA on the terminal: %r" % shown[:600])
 
 
 def test_reprocess_reads_through_the_archive(k):
