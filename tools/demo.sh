@@ -30,7 +30,7 @@ echo "== topic describe"
 "$kappa" topic describe clicks
 echo "== verify every batch CRC and the indexes"
 "$kappa" verify clicks
-echo "== sessions per user (30 min gap), live: sessionize --follow runs while more clicks arrive"
+echo "== the Kappa workflow: a versioned sessions job, live, then reprocessed with new logic"
 python3 - "$work/clicks.jsonl" "$work/more.jsonl" <<'PY'
 import json, sys
 # 20000 more clicks, two hours later, from the same users
@@ -40,27 +40,36 @@ with open(sys.argv[2], "w") as out:
         e = json.loads(l); e["timestamp_ms"] += 2 * 3600 * 1000
         out.write(json.dumps(e, separators=(",", ":")) + "\n")
 PY
-job=(--input clicks --key-field user_id --time-field timestamp_ms --gap 30m --max-out-of-orderness 30s
-     --count-by event_type)
-"$kappa" sessionize "${job[@]}" --output sessions --follow 2> "$work/live.log" &
+show() { echo "\$ kappa $*"; "$kappa" "$@"; }
+show job create clicks-sessions --sessionize --input clicks --output sessions --key-field user_id \
+  --time-field timestamp_ms --gap 30m --max-out-of-orderness 30s --count-by event_type
+echo "\$ kappa job run clicks-sessions --follow &      # version 1, live"
+"$kappa" job run clicks-sessions --follow 2> "$work/v1.log" &
 live=$!
-for part in 1 2; do   # the new clicks arrive in two pieces while the job runs
+for part in 1 2; do   # the new clicks arrive in two pieces while it runs
   sed -n "$(( (part - 1) * 10000 + 1 )),$(( part * 10000 ))p" "$work/more.jsonl" |
     "$kappa" produce clicks --key-field user_id --timestamp-field timestamp_ms 2> /dev/null
   sleep 1
 done
-until "$kappa" group describe sessionize:sessions | awk 'NR > 1 && $5 != 0 { busy = 1 } END { exit busy }'; do sleep 0.2; done
+until "$kappa" job status clicks-sessions --json |
+      python3 -c 'import json,sys; v=json.load(sys.stdin)["versions"][0]; sys.exit(0 if v["running"] and v["lag"] == 0 else 1)'
+do sleep 0.2; done
+show job status clicks-sessions
+show consume sessions --partition 0 --count 2      # readers use the alias
+echo "== new logic: a 20 min gap. Version 2 replays all of history beside version 1, which keeps serving"
+show job reprocess clicks-sessions --set gap=20m
+show job show clicks-sessions
+echo "\$ kappa compare sessions sessions.v2 --max-diffs 2"
+"$kappa" compare sessions sessions.v2 --max-diffs 2 && echo "(they agree)" || echo "(exit $?: they differ, as a new gap must)"
+echo "== and the old logic replayed from offset 0 agrees with the live run record for record"
+show job reprocess clicks-sessions --set gap=30m
+show compare sessions.v1 sessions.v3
+echo "== switch readers to version 2 atomically; a consumer of the alias reads it from then on"
+show job cutover clicks-sessions --version 2
+show consume sessions --partition 0 --count 2
 kill -TERM "$live"; wait "$live" || true
-cat "$work/live.log"
-echo "first sessions:"
-"$kappa" consume sessions --partition 0 --count 2
-echo "== replay: the same job from offset 0 into a new topic gives the same sessions"
-"$kappa" sessionize "${job[@]}" --output sessions.replay
-for t in sessions sessions.replay; do
-  "$kappa" consume "$t" -f '%p %o %k %s\n' | sort -n -k1,1 -k2,2 > "$work/$t.txt"
-done
-cmp "$work/sessions.txt" "$work/sessions.replay.txt" &&
-  echo "live and replay agree: $(wc -l < "$work/sessions.txt") sessions, record for record"
+sed 's/^/  (v1) /' "$work/v1.log"
+show alias list
 echo "== the same as a shell filter, stdin to stdout"
 head -n 5000 "$work/clicks.jsonl" |
   "$kappa" sessionize --input - --output - --key-field user_id --time-field timestamp_ms --gap 30m | head -n 2

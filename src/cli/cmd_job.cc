@@ -211,6 +211,7 @@ int create(job_opts& o, context& ctx) {
   if (!st.ok()) return fail(st);
   std::printf("created job %s: version 1 reads %s and writes %s; alias %s -> %s\n", o.name.c_str(),
               jo.input.c_str(), jo.output.c_str(), base.c_str(), jo.output.c_str());
+  std::fflush(stdout);
   note("run it with `kappa job run " + o.name + " --follow`; read its sessions with `kappa consume " + base + "`");
   return kExitOk;
 }
@@ -383,15 +384,21 @@ int run(job_opts& o, context& ctx) {
   if (!jo.ok()) return fail(jo.status());
   jo->follow = o.follow;
   int32_t number = v.value()->number;
+  session_run_display display{"job " + j->name + " v" + std::to_string(number) + " (" + jo->input + " -> " +
+                              jo->output + ")"};
+  // A following run marks its version caught up as soon as it is, not
+  // only when it stops.
+  Status marked;
+  bool was_caught_up = v.value()->caught_up;
+  if (o.follow && !was_caught_up)
+    display.on_caught_up = [&] {
+      marked = mark_caught_up(*dd, j->name, number);
+      was_caught_up = marked.ok();
+    };
   session_run_result r;
-  rc = run_session_job(*dd, jo.value(),
-                       session_run_display{"job " + j->name + " v" + std::to_string(number) + " (" + jo->input +
-                                           " -> " + jo->output + ")"},
-                       &r);
-  if (rc == kExitOk && r.after.caught_up && !v.value()->caught_up) {
-    Status st = mark_caught_up(*dd, j->name, number);
-    if (!st.ok()) return fail(st);
-  }
+  rc = run_session_job(*dd, jo.value(), display, &r);
+  if (rc == kExitOk && r.after.caught_up && !was_caught_up) marked = mark_caught_up(*dd, j->name, number);
+  if (!marked.ok()) return fail(marked);
   return rc;
 }
 
@@ -519,6 +526,7 @@ int cutover(job_opts& o, context& ctx) {
   if (!st.ok()) return fail(st);
   std::printf("alias %s -> %s (was %s); version %d of job %s serves readers\n", j->base.c_str(), target.c_str(),
               alias.ok() ? alias->topic.c_str() : was.c_str(), number, j->name.c_str());
+  std::fflush(stdout);
   note("consumer groups reading " + j->base + " keep their offsets per topic: one that read " +
        (alias.ok() ? alias->topic : was) + " starts " + target +
        " from its own committed offsets, or from --from (default earliest) if it has none");
