@@ -50,6 +50,7 @@ void add_dump(CLI::App& app, context& ctx);
 void add_maintain(CLI::App& app, context& ctx);
 void add_config(CLI::App& app, context& ctx);
 void add_sessionize(CLI::App& app, context& ctx);
+void add_compare(CLI::App& app, context& ctx);
 void add_job(CLI::App& app, context& ctx);
 void add_alias(CLI::App& app, context& ctx);
 

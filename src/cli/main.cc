@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add_maintain(app, ctx);
   add_config(app, ctx);
   add_sessionize(app, ctx);
+  add_compare(app, ctx);
   add_job(app, ctx);
   add_alias(app, ctx);
   try {
