@@ -103,7 +103,7 @@ std::string differences(const std::string& a, const std::string& b) {
     if (x == y) continue;
     out += (out.empty() ? "" : ", ") + std::string(d.name) + "=" + (y.empty() ? "(none)" : y);
   }
-  return out;
+  return out.empty() ? "the same options" : out;
 }
 
 std::string one_line(const std::string& options) {
