@@ -199,6 +199,12 @@ int create(job_opts& o, context& ctx) {
   if (auto a = dd->catalog()->get_alias(base); a.ok())
     return fail(Status::Exists("--output " + base + ": alias " + base + " exists already (it points to " + a->topic +
                                "); choose another --output"));
+  // A new version starts on an empty topic of its own, never after records
+  // someone else left there (an earlier job of that name, say).
+  if (auto t = dd->topic(jo.output); t.ok())
+    return fail(Status::Exists("topic " + jo.output + " exists already (left by an earlier job?), and version 1 of "
+                               "job " + o.name + " would write there; delete it (kappa topic delete " + jo.output +
+                               ") or choose another --output"));
   auto out = session_job::prepare_output(*dd, jo.output, input.value());
   if (!out.ok()) return fail(out.status());
   job_record j;
@@ -418,6 +424,14 @@ int reprocess(job_opts& o, context& ctx) {
     if (k == "from")
       return usage_error("--set from: a reprocessed version always replays its input from earliest");
     sets.emplace_back(k, s.substr(eq + 1));
+  }
+  // A new version starts on an empty topic of its own.
+  if (const job_version& newest = loaded->versions.back(); newest.number == 1 || newest.caught_up) {
+    std::string out = version_topic(loaded->base, newest.number + 1);
+    if (auto t = dd->topic(out); t.ok())
+      return fail(Status::Exists("topic " + out + " exists already (left by an earlier job?), and version " +
+                                 std::to_string(newest.number + 1) + " of job " + o.name +
+                                 " would write there; delete it (kappa topic delete " + out + ") and reprocess again"));
   }
   // Version N+1's options: the newest version's with the changes. Defined
   // (or found unfinished) in one transaction, so two reprocess commands

@@ -456,7 +456,12 @@ def test_errors_name_the_thing(k):
         r = k.run(*args)
         check(r.rc == rc and word in r.errtext, "`kappa %s` exits %d naming %s: %s"
               % (" ".join(args), rc, word, r.describe()))
+    k.create("left.v1")
+    r = k.run("job", "create", "j", "--sessionize", "--input", "clicks", "--output", "left", *V1)
+    check(r.rc == 1 and "left.v1" in r.errtext, "a leftover version topic is not reused: %s" % r.describe())
     k.ok("job", "create", "j", "--sessionize", "--input", "clicks", *V1)
+    check([(a["alias"], a["topic"]) for a in js(k.ok("alias", "list", "--json"))] == [("j", "j.v1")],
+          "without --output the job's name is the base")
     for args, rc, word in [
         (("job", "create", "j", "--sessionize", "--input", "clicks", *V1), 1, "already exists"),
         (("job", "reprocess", "j", "--set", "bogus=1"), 2, "bogus"),
