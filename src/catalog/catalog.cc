@@ -175,6 +175,9 @@ Status put_alias(MDB_txn* t, MDB_dbi topics, MDB_dbi aliases, const std::string&
   if (mdb_get(t, topics, &ak, &v) == 0)
     return Status::Exists("'" + alias + "' is a topic; an alias never shadows a topic, so choose another alias name");
   int rc = mdb_get(t, topics, &tk, &v);
+  if (rc == MDB_NOTFOUND && mdb_get(t, aliases, &tk, &v) == 0)
+    return Status::NotFound("alias " + alias + " cannot point to '" + topic + "': that is an alias (of topic " +
+                            decode_alias(topic, v).topic + "), and an alias names a topic, never another alias");
   if (rc == MDB_NOTFOUND)
     return Status::NotFound("alias " + alias + " cannot point to topic '" + topic +
                             "': it does not exist (kappa topic list shows the topics)");

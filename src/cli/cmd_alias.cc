@@ -9,6 +9,20 @@
 #include "log/topic_name.h"
 
 namespace kappa::cli {
+namespace {
+
+// A job's alias moves with its versions (job cutover), not by hand.
+Status refuse_job_alias(catalog& c, const std::string& alias, const char* verb) {
+  KAPPA_ASSIGN_OR_RETURN(auto jobs, c.list_jobs());
+  for (const auto& j : jobs)
+    if (j.base == alias)
+      return Status::Busy("alias " + alias + " belongs to job " + j.name + " (it names the version serving readers), " +
+                          "so it is not " + verb + " by hand: switch it with kappa job cutover " + j.name +
+                          " [--version N], or remove it with kappa job delete " + j.name);
+  return Status::OK();
+}
+
+}  // namespace
 
 void add_alias(CLI::App& app, context& ctx) {
   auto* alias = app.add_subcommand("alias", "names that readers resolve to a topic at open time");
@@ -21,14 +35,17 @@ void add_alias(CLI::App& app, context& ctx) {
   set->add_option("topic", topic, "the topic it names")->required();
   set->callback([&] {
     ctx.run = [&] {
-      for (const auto* n : {&name, &topic})
-        if (Status st = validate_topic_name(*n); !st.ok()) return fail(st);
+      if (Status st = validate_topic_name(name); !st.ok())
+        return fail(Status::Invalid("invalid alias name '" + name + "': aliases follow topic names' rule (" +
+                                    st.message() + ")"));
+      if (Status st = validate_topic_name(topic); !st.ok()) return fail(st);
       if (name == topic) return usage_error("an alias cannot name itself");
       int rc = 0;
       auto dd = ctx.open(false, &rc);
       if (!dd) return rc;
       if (!dd->catalog()) return fail(Status::NotFound("topic '" + topic + "' does not exist (the data dir is empty)"));
-      Status st = dd->catalog()->set_alias(name, topic);
+      Status st = refuse_job_alias(*dd->catalog(), name, "switched");
+      if (st.ok()) st = dd->catalog()->set_alias(name, topic);
       if (!st.ok()) return fail(st);
       auto a = dd->catalog()->get_alias(name);
       if (!a.ok()) return fail(a.status());
@@ -83,7 +100,8 @@ void add_alias(CLI::App& app, context& ctx) {
       auto dd = ctx.open(false, &rc);
       if (!dd) return rc;
       if (!dd->catalog()) return fail(Status::NotFound("alias '" + name + "' does not exist"));
-      Status st = dd->catalog()->delete_alias(name);
+      Status st = refuse_job_alias(*dd->catalog(), name, "deleted");
+      if (st.ok()) st = dd->catalog()->delete_alias(name);
       if (!st.ok()) return fail(st);
       note("deleted alias " + name);
       return kExitOk;

@@ -61,19 +61,27 @@ int consume(const consume_opts& o, context& ctx) {
     if (!offs.ok()) return fail(offs.status());
     for (const auto& g : offs.value())
       if (g.topic == topic) committed[g.partition] = g.offset;
-    if (committed.empty() && topic != o.topic) {
+    if (topic != o.topic) {
       // The alias was switched since this group last read through it: say
-      // where it was and where it starts now, rather than skip or repeat
+      // where it was and where it goes on now, rather than skip or repeat
       // silently.
       auto a = dd->catalog()->get_alias(o.topic);
-      bool read_previous = false;
-      for (const auto& g : offs.value()) read_previous |= a.ok() && g.topic == a->previous;
-      if (read_previous)
+      int64_t here = -1, there = -1;  // the group's last commit times in the new and the previous topic
+      for (const auto& g : offs.value()) {
+        if (g.topic == topic) here = std::max(here, g.commit_time_ms);
+        if (a.ok() && !a->previous.empty() && g.topic == a->previous) there = std::max(there, g.commit_time_ms);
+      }
+      if (there >= 0 && here < 0)
         note("alias " + o.topic + " now points to " + topic + " (it pointed to " + a->previous + ", where group " +
              o.group + " has committed offsets); group " + o.group + " has none for " + topic +
              ", so it starts there from --from " + o.from + ": " + topic +
              " holds another version of the same results, so what the group read in " + a->previous +
              " comes again as " + topic + " has it");
+      else if (there > here)
+        note("alias " + o.topic + " now points to " + topic + " (it pointed to " + a->previous + ", where group " +
+             o.group + " read last); group " + o.group + " resumes " + topic +
+             " at its own offsets, committed when it last read there, so what it read in " + a->previous +
+             " since then comes again as " + topic + " has it");
     }
   }
 
@@ -167,6 +175,8 @@ int consume(const consume_opts& o, context& ctx) {
   std::vector<int64_t> offsets(kMany);
   std::vector<bytes_view> values(kMany);
   const bool plain = !o.json && o.format.empty();
+  bool alias_moved = false;
+  int64_t last_alias_check = now_ms();
   for (;;) {
     bool progressed = false, all_done = true;
     for (auto& s : srcs) {
@@ -249,6 +259,16 @@ int consume(const consume_opts& o, context& ctx) {
       if (o.follow) {
         Status ws = watcher.wait(1000);
         if (!ws.ok()) return finish(fail(ws));
+        // Aliases resolve at open: a follower stays on its topic, but says
+        // once that readers opening the alias now get another one.
+        if (topic != o.topic && !alias_moved && now_ms() - last_alias_check >= 1000) {
+          last_alias_check = now_ms();
+          if (auto a = dd->catalog()->get_alias(o.topic); a.ok() && a->topic != topic) {
+            alias_moved = true;
+            note("alias " + o.topic + " now points to " + a->topic + "; this consumer goes on reading " + topic +
+                 " (aliases are resolved when a reader opens them: restart it to read " + a->topic + ")");
+          }
+        }
       }
     }
   }

@@ -43,6 +43,7 @@ struct partition_status {
 
 struct version_status {
   const job_version* v = nullptr;
+  std::string error;  // why its state cannot be read (its input is gone, say)
   std::string input, output, group;
   int pid = 0;
   int64_t lag = 0;
@@ -153,7 +154,7 @@ std::string json_str(const std::string& s) {
 
 struct job_opts {
   std::string name, output;
-  bool sessionize = false, follow = false, json = false;
+  bool sessionize = false, follow = false, json = false, abandon = false;
   int32_t version = 0;
   int64_t max_lag = 0;
   std::vector<std::string> sets;
@@ -171,8 +172,8 @@ int create(job_opts& o, context& ctx) {
   if (!parsed.ok()) return fail(parsed.status());
   std::string base = o.output.empty() ? o.name : o.output;
   if (Status st = validate_topic_name(base + ".v999999"); !st.ok())
-    return usage_error("--output " + base + " is no good as the base of versioned topic names (" + base +
-                       ".v1, ...): " + st.message());
+    return usage_error(std::string(o.output.empty() ? "the job name (the default --output) " : "--output ") + base +
+                       " is no good as the base of versioned topic names (" + base + ".v1, ...): " + st.message());
   session_job_options jo = parsed.value();
   jo.output = version_topic(base, 1);
   if (!jo.late_output.empty()) jo.late_output = version_topic(jo.late_output, 1);
@@ -195,7 +196,7 @@ int create(job_opts& o, context& ctx) {
     return usage_error("--output " + base + " must differ from the input topic");
   if (auto t = dd->topic(base); t.ok())
     return fail(Status::Exists("--output " + base + ": a topic of that name exists, and the job's alias " + base +
-                               " would need the name; choose another --output (or rename the data by reprocessing)"));
+                               " would need the name; choose another --output"));
   if (auto a = dd->catalog()->get_alias(base); a.ok())
     return fail(Status::Exists("--output " + base + ": alias " + base + " exists already (it points to " + a->topic +
                                "); choose another --output"));
@@ -304,17 +305,42 @@ int status(job_opts& o, context& ctx) {
   if (!dd) return rc;
   auto j = load(*dd, o.name);
   if (!j.ok()) return fail(j.status());
+  // One version that cannot be read (its input topic deleted, say) does
+  // not hide the others: it is shown with its error, and the exit code is 1.
   std::vector<version_status> all;
+  bool failed = false;
   for (const auto& v : j->versions) {
     auto vs = status_of(*dd, j.value(), v);
-    if (!vs.ok()) return fail(vs.status().with_context("job " + j->name + " version " + std::to_string(v.number)));
-    all.push_back(std::move(vs.value()));
+    if (vs.ok()) {
+      all.push_back(std::move(vs.value()));
+      continue;
+    }
+    failed = true;
+    version_status bad;
+    bad.v = &v;
+    bad.error = vs.status().message();
+    bad.output = version_topic(j->base, v.number);
+    bad.group = version_group(j->name, v.number);
+    bad.pid = session_job::running_pid(*dd, bad.group);
+    all.push_back(std::move(bad));
   }
+  auto alias = dd->catalog()->get_alias(j->base);
+  std::string alias_topic = alias.ok() ? alias->topic : "";
+  if (alias_topic != version_topic(j->base, j->serving))
+    note("alias " + j->base + (alias_topic.empty() ? " was deleted" : " points to " + alias_topic) +
+         ", not to the serving version's " + version_topic(j->base, j->serving) + "; kappa job cutover " + j->name +
+         " --version " + std::to_string(j->serving) + " points it back");
   if (o.json) {
     std::string s = "{\"job\":" + json_str(j->name) + ",\"alias\":" + json_str(j->base) +
+                    ",\"alias_topic\":" + (alias_topic.empty() ? "null" : json_str(alias_topic)) +
                     ",\"serving\":" + std::to_string(j->serving) + ",\"versions\":[";
     for (size_t i = 0; i < all.size(); i++) {
       const auto& vs = all[i];
+      if (!vs.error.empty()) {
+        s += (i ? ",{\"version\":" : "{\"version\":") + std::to_string(vs.v->number) + ",\"output\":" +
+             json_str(vs.output) + ",\"group\":" + json_str(vs.group) + ",\"error\":" + json_str(vs.error) + "}";
+        continue;
+      }
       s += (i ? ",{\"version\":" : "{\"version\":") + std::to_string(vs.v->number) + ",\"input\":" + json_str(vs.input) +
            ",\"output\":" + json_str(vs.output) + ",\"group\":" + json_str(vs.group) +
            ",\"serving\":" + (vs.v->number == j->serving ? "true" : "false") +
@@ -336,10 +362,15 @@ int status(job_opts& o, context& ctx) {
       s += "]}";
     }
     std::printf("%s]}\n", s.c_str());
-    return kExitOk;
+    return failed ? kExitRuntime : kExitOk;
   }
   std::printf("job %s: alias %s serves version %d\n", j->name.c_str(), j->base.c_str(), j->serving);
   for (const auto& vs : all) {
+    if (!vs.error.empty()) {
+      std::printf("version %d: %s, group %s: cannot read its state: %s\n", vs.v->number, vs.output.c_str(),
+                  vs.group.c_str(), vs.error.c_str());
+      continue;
+    }
     std::string state = vs.pid ? "running, pid " + std::to_string(vs.pid) : "not running";
     if (vs.v->number == j->serving) state = "serving, " + state;
     std::printf("version %d (%s): %s -> %s, group %s, lag %" PRId64 "\n", vs.v->number, state.c_str(),
@@ -352,7 +383,7 @@ int status(job_opts& o, context& ctx) {
                   p.checkpointed ? event_time(p.watermark).c_str() : "-", p.open_sessions,
                   p.checkpointed ? event_time(p.checkpoint_ms).c_str() : "never", p.events_per_s);
   }
-  return kExitOk;
+  return failed ? kExitRuntime : kExitOk;
 }
 
 int del(job_opts& o, context& ctx) {
@@ -390,6 +421,14 @@ int run(job_opts& o, context& ctx) {
   if (!jo.ok()) return fail(jo.status());
   jo->follow = o.follow;
   int32_t number = v.value()->number;
+  // A version reads one topic: if its input alias has moved, it cannot go
+  // on (the runner would refuse too, in sessionize's words).
+  auto def = dd->catalog()->job_definition_of(jo->group);
+  if (auto in = dd->resolve_topic(jo->input); def.ok() && in.ok() && def->input != in->name)
+    return fail(Status::Busy("version " + std::to_string(number) + " of job " + j->name + " has read topic " +
+                             def->input + ", but its input alias " + jo->input + " now points to " + in->name +
+                             "; a version reads one topic: point the alias back, or start a version that reads " +
+                             in->name + " with kappa job reprocess " + j->name));
   session_run_display display{"job " + j->name + " v" + std::to_string(number) + " (" + jo->input + " -> " +
                               jo->output + ")"};
   // A following run marks its version caught up as soon as it is, not
@@ -408,12 +447,52 @@ int run(job_opts& o, context& ctx) {
   return rc;
 }
 
+// Drops the newest version while its reprocess is unfinished: its
+// checkpoint, offsets and output topics (nobody has read them through the
+// alias: it never served).
+int abandon(data_dir& dd, const job_record& j) {
+  const job_version& v = j.versions.back();
+  if (v.number == 1 || v.caught_up || v.number == j.serving)
+    return fail(Status::Busy("job " + j.name + " has no unfinished version to abandon (version " +
+                             std::to_string(v.number) + " has " + (v.caught_up ? "caught up" : "never been replaced") +
+                             ")"));
+  std::string group = version_group(j.name, v.number);
+  if (int pid = session_job::running_pid(dd, group))
+    return fail(Status::Busy("version " + std::to_string(v.number) + " of job " + j.name + " is running (pid " +
+                             std::to_string(pid) + "); stop it first"));
+  Status st = dd.catalog()->modify_job(j.name, [&](job_record& r, std::string*) {
+    if (r.versions.back().number != v.number || r.versions.back().caught_up)
+      return Status::Busy("job " + j.name + " changed meanwhile; look again with kappa job show " + j.name);
+    r.versions.pop_back();
+    return Status::OK();
+  });
+  if (!st.ok()) return fail(st);
+  if (st = dd.catalog()->delete_group(group); !st.ok() && !st.is_not_found()) return fail(st);
+  std::string removed;
+  auto opts = job_options_from(v.options);
+  std::vector<std::string> topics = {version_topic(j.base, v.number)};
+  if (opts.ok() && !opts->late_output.empty()) topics.push_back(version_topic(opts->late_output, v.number));
+  for (const auto& t : topics) {
+    st = dd.delete_topic(t);
+    if (st.ok()) removed += (removed.empty() ? "" : ", ") + t;
+    else if (!st.is_not_found()) return fail(st);
+  }
+  note("abandoned version " + std::to_string(v.number) + " of job " + j.name + " (" +
+       differences(j.versions[v.number - 2].options, v.options) + "): removed its checkpoint" +
+       (removed.empty() ? "" : " and its output " + removed));
+  return kExitOk;
+}
+
 int reprocess(job_opts& o, context& ctx) {
   int rc = 0;
   auto dd = ctx.open(false, &rc);
   if (!dd) return rc;
   auto loaded = load(*dd, o.name);
   if (!loaded.ok()) return fail(loaded.status());
+  if (o.abandon) {
+    if (!o.sets.empty() || o.follow) return usage_error("--abandon takes no --set and no --follow");
+    return abandon(*dd, loaded.value());
+  }
   std::vector<std::pair<std::string, std::string>> sets;
   for (const auto& s : o.sets) {
     size_t eq = s.find('=');
@@ -425,38 +504,64 @@ int reprocess(job_opts& o, context& ctx) {
       return usage_error("--set from: a reprocessed version always replays its input from earliest");
     sets.emplace_back(k, s.substr(eq + 1));
   }
-  // A new version starts on an empty topic of its own.
-  if (const job_version& newest = loaded->versions.back(); newest.number == 1 || newest.caught_up) {
+  // What the command asks for: the newest finished version's options with
+  // the changes (a reprocessed version has no --from: it replays from
+  // earliest). Checked before anything is defined.
+  const job_version& newest = loaded->versions.back();
+  const bool unfinished = newest.number > 1 && !newest.caught_up;
+  const std::string base_options = unfinished ? loaded->versions[newest.number - 2].options : newest.options;
+  std::string wanted = base_options;
+  for (const auto& [k, v] : sets)
+    if (Status st = set_job_option(&wanted, k, v); !st.ok()) return fail(st);
+  if (Status st = set_job_option(&wanted, "from", ""); !st.ok()) return fail(st);
+  auto parsed = job_options_from(wanted);
+  if (!parsed.ok()) return fail(parsed.status());
+  if (auto in = dd->resolve_topic(parsed->input); !in.ok())
+    return fail(in.status().is_not_found()
+                    ? Status::NotFound("input topic '" + parsed->input + "' of job " + o.name +
+                                       " does not exist; create it or produce to it first")
+                    : in.status());
+  if (!unfinished && !sets.empty() && wanted == newest.options) {
+    // Run again after it finished: nothing to do (no --set replays anew).
+    note("version " + std::to_string(newest.number) + " of job " + o.name + " already has these options and has " +
+         (newest.caught_up ? "caught up" : "not been run") + "; nothing to reprocess (without --set, reprocess " +
+         "replays the newest version's logic into a new version)");
+    return kExitOk;
+  }
+  if (unfinished && !sets.empty() && wanted != newest.options)
+    return fail(Status::Busy("version " + std::to_string(newest.number) + " of job " + o.name +
+                             " is still being reprocessed (with " + differences(base_options, newest.options) +
+                             "); resume it with `kappa job reprocess " + o.name +
+                             "` (no --set, or the same ones) and reprocess again once it has caught up, or drop it "
+                             "with `kappa job reprocess " + o.name + " --abandon`"));
+  if (unfinished) {
+    if (int pid = session_job::running_pid(*dd, version_group(o.name, newest.number)))
+      return fail(Status::Busy("version " + std::to_string(newest.number) + " of job " + o.name +
+                               " is being reprocessed by another process (pid " + std::to_string(pid) +
+                               "); see its progress with kappa job status " + o.name));
+  } else {
+    // A new version starts on an empty topic of its own.
     std::string out = version_topic(loaded->base, newest.number + 1);
     if (auto t = dd->topic(out); t.ok())
       return fail(Status::Exists("topic " + out + " exists already (left by an earlier job?), and version " +
                                  std::to_string(newest.number + 1) + " of job " + o.name +
                                  " would write there; delete it (kappa topic delete " + out + ") and reprocess again"));
   }
-  // Version N+1's options: the newest version's with the changes. Defined
-  // (or found unfinished) in one transaction, so two reprocess commands
-  // cannot define two versions.
+  // Defined (or found unfinished) in one transaction, so two reprocess
+  // commands cannot define two versions.
   int32_t number = 0;
   bool resumed = false;
   Status st = dd->catalog()->modify_job(o.name, [&](job_record& j, std::string*) {
-    const job_version& newest = j.versions.back();
-    std::string base_options = newest.number > 1 && !newest.caught_up ? j.versions[newest.number - 2].options
-                                                                       : newest.options;
-    std::string wanted = base_options;
-    for (const auto& [k, v] : sets) KAPPA_RETURN_IF_ERROR(set_job_option(&wanted, k, v));
-    KAPPA_RETURN_IF_ERROR(job_options_from(wanted).status());
-    if (newest.number > 1 && !newest.caught_up) {
-      // An unfinished reprocess: the same command resumes it, another is refused.
-      if (!sets.empty() && wanted != newest.options)
-        return Status::Exists("version " + std::to_string(newest.number) + " of job " + j.name +
-                               " is still being reprocessed (with " + differences(base_options, newest.options) +
-                               "); resume it with `kappa job reprocess " + j.name +
-                               "` (no --set, or the same ones) and reprocess again once it has caught up");
-      number = newest.number;
+    const job_version& last = j.versions.back();
+    if (last.number != newest.number || last.caught_up != newest.caught_up)
+      return Status::Busy("job " + j.name + " changed meanwhile (another reprocess?); look with kappa job show " +
+                          j.name);
+    if (unfinished) {
+      number = last.number;
       resumed = true;
       return Status::OK();
     }
-    number = newest.number + 1;
+    number = last.number + 1;
     j.versions.push_back(job_version{number, wanted, now_ms(), false});
     return Status::OK();
   });
@@ -474,6 +579,14 @@ int reprocess(job_opts& o, context& ctx) {
   } else {
     note("resuming version " + std::to_string(number) + " of job " + j->name + " from its checkpoint");
   }
+  // History that retention removed is not there to replay: say so.
+  if (auto in = dd->resolve_topic(jo->input); in.ok())
+    for (int32_t p = 0; p < in->partitions; p++)
+      if (auto r = dd->open_reader(in.value(), p, jo->read_archive); r.ok() && r.value()->log_start_offset() > 0)
+        note(partition_name(in->name, p) + " starts at offset " + std::to_string(r.value()->log_start_offset()) +
+             (jo->read_archive ? " even with its archive tier" : "") +
+             ": older records were removed by retention, so version " + std::to_string(number) +
+             " replays from there, not from offset 0");
   jo->from_latest = false;
   jo->follow = true;
   jo->until_caught_up = !o.follow;
@@ -566,6 +679,7 @@ void add_job(CLI::App& app, context& ctx) {
   for (const auto& d : job_option_defs()) {
     auto* opt = create_cmd->add_option(std::string("--") + d.name, o.options[d.name], d.help);
     if (d.required) opt->required();
+    if (*d.default_text) opt->default_str(d.default_text);
   }
   bind(create_cmd, create);
 
@@ -598,11 +712,13 @@ void add_job(CLI::App& app, context& ctx) {
       "reprocess", "define version N+1 with changed options and replay the input into it until caught up");
   reprocess_cmd->add_option("name", o.name, "job name")->required();
   reprocess_cmd->add_option("--set", o.sets, "option=value to change, e.g. gap=20m (repeatable; value empty: unset)");
+  reprocess_cmd->add_flag("--abandon", o.abandon,
+                          "drop the unfinished newest version (its checkpoint and output topics) instead");
   reprocess_cmd->add_flag("--follow", o.follow,
                           "once caught up, go on processing what is appended (ready for a cutover at any time)");
   bind(reprocess_cmd, reprocess);
 
-  auto* cutover_cmd = job->add_subcommand("cutover", "point the job's alias at its newest caught-up version");
+  auto* cutover_cmd = job->add_subcommand("cutover", "point the job's alias at its newest version, if it has caught up (refused with its lag if not)");
   cutover_cmd->add_option("name", o.name, "job name")->required();
   cutover_cmd->add_option("--version", o.version, "switch to this version instead of the newest (e.g. to roll back)")
       ->check(CLI::Range(1, INT32_MAX));

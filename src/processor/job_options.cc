@@ -9,20 +9,20 @@ namespace kappa {
 
 const std::vector<job_option_def>& job_option_defs() {
   static const std::vector<job_option_def> defs = {
-      {"input", "input topic (or alias) of JSON events", true},
-      {"key-field", "JSON field holding the session key", true},
-      {"time-field", "JSON field holding the event time (ms since the epoch)", true},
-      {"gap", "session gap: 250ms, 30s, 30m, 2h, 1d or ms", true},
-      {"max-out-of-orderness", "watermark = max event time - this - 1 (bounded out-of-orderness)", false},
-      {"allowed-lateness", "keep fired windows this long past the watermark; later events update them", false},
-      {"count-by", "count each session's events by the values of this field", false},
-      {"sum-field", "sum this numeric field per session", false},
-      {"watermark-field", "a record with this field is a punctuation: it sets the watermark", false},
-      {"late-output", "base name of the late and malformed records' topic: version N writes LATE.vN", false},
+      {"input", "input topic (or alias) of JSON events", true, ""},
+      {"key-field", "JSON field holding the session key", true, ""},
+      {"time-field", "JSON field holding the event time (ms since the epoch)", true, ""},
+      {"gap", "session gap: 250ms, 30s, 30m, 2h, 1d or ms", true, ""},
+      {"max-out-of-orderness", "watermark = max event time - this - 1 (bounded out-of-orderness)", false, "0"},
+      {"allowed-lateness", "keep fired windows this long past the watermark; later events update them", false, "0"},
+      {"count-by", "count each session's events by the values of this field", false, ""},
+      {"sum-field", "sum this numeric field per session", false, ""},
+      {"watermark-field", "a record with this field is a punctuation: it sets the watermark", false, ""},
+      {"late-output", "base name of the late and malformed records' topic: version N writes LATE.vN", false, ""},
       {"from", "where version 1 starts: earliest or latest (a reprocessed version always replays from earliest)",
-       false},
-      {"checkpoint-interval", "how often each partition checkpoints", false},
-      {"threads", "worker threads for the input partitions (0: one per core)", false},
+       false, "earliest"},
+      {"checkpoint-interval", "how often each partition checkpoints", false, "1s"},
+      {"threads", "worker threads for the input partitions (0: one per core)", false, "0"},
   };
   return defs;
 }

@@ -18,6 +18,7 @@ struct job_option_def {
   const char* name;  // "gap" for --gap
   const char* help;
   bool required;
+  const char* default_text;  // what an unset optional one means ("" if nothing)
 };
 
 // Every option a job version can have, in text order. The output topic and

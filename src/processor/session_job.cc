@@ -248,6 +248,12 @@ Result<std::unique_ptr<session_job>> session_job::open(data_dir& dd, const sessi
     return Status::Invalid("the output topics must differ from the input topic " + m.input.name +
                            " (a job reading its own output would never end)");
   KAPPA_RETURN_IF_ERROR(dd.ensure_created());
+  // Outputs are topics: an alias names what readers read, not where a job writes.
+  for (const auto& [name, option] : {std::pair{&o.output, "--output"}, std::pair{&o.late_output, "--late-output"}})
+    if (!name->empty())
+      if (auto a = dd.catalog()->get_alias(*name); a.ok())
+        return Status::Invalid(std::string(option) + " " + *name + " is an alias (of topic " + a->topic +
+                               "); a job writes to a topic of its own: choose another name");
 
   // One run per job: the lock lives under the data dir, named by the group.
   std::string lock_dir = lock_dir_of(dd, m.group);

@@ -440,6 +440,98 @@ def test_aliases_as_readers_see_them(k):
     k.ok("topic", "delete", "t2")
 
 
+def test_unfinished_version_refusals_and_abandon(k):
+    """A reprocess that cannot finish (its input has a damaged batch) leaves an unfinished
+    version: other --set values are refused naming it, cutover is refused, status still
+    reads, and --abandon drops it. A finished reprocess run again does nothing; one whose
+    input does not exist defines nothing."""
+    from test_corruption import setup_damaged
+    clicks(k, 3000)
+    setup_damaged(k, "dmg")
+    k.ok("job", "create", "u", "--sessionize", "--input", "clicks", *V1)
+    k.ok("job", "run", "u")
+    r = k.run("job", "reprocess", "u", "--set", "input=nosuch")
+    check(r.rc == 1 and "nosuch" in r.errtext, "a missing input is refused: %s" % r.describe())
+    check(len(js(k.ok("job", "show", "u", "--json"))["versions"]) == 1, "and nothing was defined")
+    r = k.run("job", "reprocess", "u", "--set", "input=dmg")
+    check(r.rc == 1 and "dmg" in r.errtext and "verify" in r.errtext,
+          "a damaged input stops the reprocess, naming it: %s" % r.describe())
+    doc = js(k.ok("job", "show", "u", "--json"))
+    check(len(doc["versions"]) == 2 and not doc["versions"][1]["caught_up"], "version 2 is unfinished: %r" % doc)
+    r = k.run("job", "reprocess", "u", "--set", "gap=1m")
+    check(r.rc == 1 and "version 2" in r.errtext and "--abandon" in r.errtext,
+          "other --set values are refused, naming version 2 and the way out: %s" % r.describe())
+    r = k.run("job", "cutover", "u")
+    check(r.rc == 1 and "lag" in r.errtext, "the unfinished version is not cut over: %s" % r.describe())
+    st = status(k, "u")
+    check([v["version"] for v in st["versions"]] == [1, 2] and st["versions"][1]["lag"] > 0,
+          "status reads both versions: %r" % st)
+    r = k.ok("job", "reprocess", "u", "--abandon")
+    check("abandoned version 2" in r.errtext, "abandon says what it removed: %s" % short(r.err))
+    check(len(js(k.ok("job", "show", "u", "--json"))["versions"]) == 1, "version 2 is gone")
+    check(k.run("topic", "describe", "u.v2").rc == 1, "with its output topic")
+    check(k.run("group", "describe", "job:u:v2").rc == 1, "and its checkpoint")
+    check(k.run("job", "reprocess", "u", "--abandon").rc == 1, "nothing left to abandon")
+    k.ok("job", "reprocess", "u", "--set", "gap=20s")
+    r = k.ok("job", "reprocess", "u", "--set", "gap=20s")
+    check("nothing to reprocess" in r.errtext, "the same finished reprocess again does nothing: %s" % short(r.err))
+    check(len(js(k.ok("job", "show", "u", "--json"))["versions"]) == 2, "no third version")
+    # a version whose input is deleted: status shows the others and exits 1
+    k.create("tmp_in")
+    k.produce("tmp_in", ['{"user_id":"a","timestamp_ms":1}'])
+    k.ok("job", "reprocess", "u", "--set", "input=tmp_in")
+    k.ok("topic", "delete", "tmp_in")
+    r = k.run("job", "status", "u", "--json")
+    check(r.rc == 1, "status exits 1 when a version cannot be read: %s" % r.describe())
+    vs = js(r)["versions"]
+    check([("error" in v) for v in vs] == [False, False, True] and "tmp_in" in vs[2]["error"],
+          "the broken version is named, the others are shown: %r" % vs)
+
+
+def test_alias_switch_notices_and_refusals(k):
+    k.create("t1")
+    k.create("t2")
+    k.produce("t1", ["a%d" % i for i in range(5)])
+    k.produce("t2", ["b%d" % i for i in range(5)])
+    k.ok("alias", "set", "a", "t1")
+    check(k.values("a", "--group", "g", "--count", "2") == [b"a0", b"a1"], "read two through the alias")
+    k.ok("alias", "set", "a", "t2")
+    r = k.consume("a", "--group", "g", "--count", "1")
+    check(r.lines == [b"b0"] and "has none for t2" in r.errtext, "first read of t2 is said: %s" % short(r.err))
+    k.ok("alias", "set", "a", "t1")
+    r = k.consume("a", "--group", "g")
+    check(r.lines == [b"a2", b"a3", b"a4"] and "resumes t1 at its own offsets" in r.errtext,
+          "back on t1 it resumes where it was there, and says so: %s" % r.describe())
+    r = k.consume("a", "--group", "g")
+    check(r.lines == [] and "resumes" not in r.errtext and "none" not in r.errtext,
+          "no alias switch since: no note: %s" % short(r.err))
+    # a follower stays on its topic and says once that the alias moved
+    p = k.spawn("consume", "a", "--follow", stdin=subprocess.DEVNULL)
+    time.sleep(0.3)
+    k.ok("alias", "set", "a", "t2")
+    time.sleep(2.5)
+    out = stop(p)
+    err = p.stderr.read().decode()
+    check("now points to t2" in err and "goes on reading t1" in err, "the follower notes the switch: %r" % err)
+    # outputs are topics, aliases of aliases are refused, a job's alias is the job's
+    r = k.run("sessionize", "--input", "t1", "--output", "x1", "--late-output", "a", "--key-field", "u",
+              "--time-field", "t", "--gap", "1s")
+    check(r.rc == 2 and "alias" in r.errtext, "an alias as --late-output is refused: %s" % r.describe())
+    check(k.run("topic", "describe", "x1").rc == 1, "and the refused job created no output topic")
+    r = k.run("alias", "set", "a3", "a")
+    check(r.rc == 1 and "never another alias" in r.errtext, "no alias of an alias: %s" % r.describe())
+    r = k.run("alias", "set", "bad/name", "t1")
+    check(r.rc == 2 and "invalid alias name" in r.errtext, "alias names are checked: %s" % r.describe())
+    k.produce("clicks", ['{"user_id":"a","timestamp_ms":1}'])
+    k.ok("job", "create", "jj", "--sessionize", "--input", "clicks", "--output", "js", *V1)
+    for args in (("alias", "set", "js", "t1"), ("alias", "delete", "js")):
+        r = k.run(*args)
+        check(r.rc == 1 and "job jj" in r.errtext and "cutover" in r.errtext,
+              "a job's alias is switched by the job only: %s" % r.describe())
+    check("from" not in js(k.ok("job", "show", "jj", "--json"))["versions"][0]["options"],
+          "an option left at its default is not stored")
+
+
 def test_errors_name_the_thing(k):
     k.create("clicks")
     cases = [
