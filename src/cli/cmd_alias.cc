@@ -3,10 +3,10 @@
 // a switch from one output version to the next is one atomic catalog write.
 #include <cstdio>
 
-#include "util/json_string.h"
 #include "cli/cli_common.h"
 #include "kappa/catalog.h"
 #include "log/topic_name.h"
+#include "util/json_string.h"
 
 namespace kappa::cli {
 namespace {

@@ -164,7 +164,8 @@ void append_value_line(std::string& out, const std::string& topic, const shown_v
     size_t at = 0;
     if (other.present && !other.null)
       at = static_cast<size_t>(
-          std::mismatch(v.bytes.begin(), v.bytes.begin() + static_cast<ptrdiff_t>(std::min(v.bytes.size(), other.bytes.size())),
+          std::mismatch(v.bytes.begin(),
+                        v.bytes.begin() + static_cast<ptrdiff_t>(std::min(v.bytes.size(), other.bytes.size())),
                         other.bytes.begin())
               .first -
           v.bytes.begin());
@@ -228,7 +229,10 @@ std::string summary_text(const side& a, const side& b, const counts& c) {
 }
 
 const char* kind_name(kind k) {
-  return k == kind::only_a ? "only_in_a" : k == kind::only_b ? "only_in_b" : k == kind::different ? "different" : "agree";
+  return k == kind::only_a      ? "only_in_a"
+         : k == kind::only_b    ? "only_in_b"
+         : k == kind::different ? "different"
+                                : "agree";
 }
 
 std::string summary_json(const side& a, const side& b, const counts& c, const std::vector<key_ref>& shown,

@@ -80,7 +80,8 @@ Result<version_status> status_of(data_dir& dd, const job_record& j, const job_ve
       ps.open_sessions = cp.open_sessions;
       ps.checkpoint_ms = cp.time_ms;
       if (cp.time_ms > cp.run_started_ms && cp.run_started_ms > 0)
-        ps.events_per_s = static_cast<double>(cp.run_events) * 1000.0 / static_cast<double>(cp.time_ms - cp.run_started_ms);
+        ps.events_per_s =
+            static_cast<double>(cp.run_events) * 1000.0 / static_cast<double>(cp.time_ms - cp.run_started_ms);
     }
     vs.lag += ps.lag;
     vs.parts.push_back(ps);
@@ -91,8 +92,9 @@ Result<version_status> status_of(data_dir& dd, const job_record& j, const job_ve
 std::string lag_detail(const version_status& vs) {
   std::string s;
   for (const auto& p : vs.parts)
-    if (p.lag > 0) s += (s.empty() ? "" : ", ") + std::string("partition ") + std::to_string(p.partition) + ": " +
-                        std::to_string(p.lag);
+    if (p.lag > 0)
+      s += (s.empty() ? "" : ", ") + std::string("partition ") + std::to_string(p.partition) + ": " +
+           std::to_string(p.lag);
   return s;
 }
 
@@ -110,14 +112,16 @@ std::string differences(const std::string& a, const std::string& b) {
 std::string one_line(const std::string& options) {
   std::string s;
   for (const auto& d : job_option_defs())
-    if (std::string v = job_option(options, d.name); !v.empty()) s += (s.empty() ? "--" : " --") + std::string(d.name) + " " + v;
+    if (std::string v = job_option(options, d.name); !v.empty())
+      s += (s.empty() ? "--" : " --") + std::string(d.name) + " " + v;
   return s;
 }
 
 Status check_job_name(const std::string& name) {
   Status st = validate_topic_name(name);
-  if (!st.ok()) return Status::Invalid("invalid job name '" + name + "': job names follow topic names' rule (" +
-                                       st.message() + ")");
+  if (!st.ok())
+    return Status::Invalid("invalid job name '" + name + "': job names follow topic names' rule (" + st.message() +
+                           ")");
   return Status::OK();
 }
 
@@ -203,8 +207,10 @@ int create(job_opts& o, context& ctx) {
   // A new version starts on an empty topic of its own, never after records
   // someone else left there (an earlier job of that name, say).
   if (auto t = dd->topic(jo.output); t.ok())
-    return fail(Status::Exists("topic " + jo.output + " exists already (left by an earlier job?), and version 1 of "
-                               "job " + o.name + " would write there; delete it (kappa topic delete " + jo.output +
+    return fail(Status::Exists("topic " + jo.output +
+                               " exists already (left by an earlier job?), and version 1 of "
+                               "job " +
+                               o.name + " would write there; delete it (kappa topic delete " + jo.output +
                                ") or choose another --output"));
   auto out = session_job::prepare_output(*dd, jo.output, input.value());
   if (!out.ok()) return fail(out.status());
@@ -216,8 +222,8 @@ int create(job_opts& o, context& ctx) {
   j.versions.push_back(job_version{1, text, j.created_ms, false});
   Status st = dd->catalog()->create_job(j, jo.output);
   if (!st.ok()) return fail(st);
-  std::printf("created job %s: version 1 reads %s and writes %s; alias %s -> %s\n", o.name.c_str(),
-              jo.input.c_str(), jo.output.c_str(), base.c_str(), jo.output.c_str());
+  std::printf("created job %s: version 1 reads %s and writes %s; alias %s -> %s\n", o.name.c_str(), jo.input.c_str(),
+              jo.output.c_str(), base.c_str(), jo.output.c_str());
   std::fflush(stdout);
   note("run it with `kappa job run " + o.name + " --follow`; read its sessions with `kappa consume " + base + "`");
   return kExitOk;
@@ -262,15 +268,17 @@ int show(job_opts& o, context& ctx) {
   std::string target = alias.ok() ? alias->topic : "";
   if (o.json) {
     std::string s = "{\"name\":" + json_str(j->name) + ",\"kind\":" + json_str(j->kind) +
-                    ",\"alias\":" + json_str(j->base) + ",\"alias_topic\":" + (target.empty() ? "null" : json_str(target)) +
-                    ",\"serving\":" + std::to_string(j->serving) + ",\"created_timestamp\":" +
-                    std::to_string(j->created_ms) + ",\"versions\":[";
+                    ",\"alias\":" + json_str(j->base) +
+                    ",\"alias_topic\":" + (target.empty() ? "null" : json_str(target)) +
+                    ",\"serving\":" + std::to_string(j->serving) +
+                    ",\"created_timestamp\":" + std::to_string(j->created_ms) + ",\"versions\":[";
     for (size_t i = 0; i < j->versions.size(); i++) {
       const auto& v = j->versions[i];
       s += (i ? ",{\"version\":" : "{\"version\":") + std::to_string(v.number) +
            ",\"output\":" + json_str(version_topic(j->base, v.number)) +
-           ",\"group\":" + json_str(version_group(j->name, v.number)) + ",\"created_timestamp\":" +
-           std::to_string(v.created_ms) + ",\"caught_up\":" + (v.caught_up ? "true" : "false") + ",\"options\":{";
+           ",\"group\":" + json_str(version_group(j->name, v.number)) +
+           ",\"created_timestamp\":" + std::to_string(v.created_ms) +
+           ",\"caught_up\":" + (v.caught_up ? "true" : "false") + ",\"options\":{";
       bool first = true;
       for (const auto& d : job_option_defs()) {
         std::string val = job_option(v.options, d.name);
@@ -293,8 +301,9 @@ int show(job_opts& o, context& ctx) {
                 version_topic(j->base, v.number).c_str(), version_group(j->name, v.number).c_str(),
                 event_time(v.created_ms).c_str());
     std::printf("  %s\n", one_line(v.options).c_str());
-    if (v.number > 1) std::printf("  changed from version %d: %s\n", v.number - 1,
-                                  differences(j->versions[v.number - 2].options, v.options).c_str());
+    if (v.number > 1)
+      std::printf("  changed from version %d: %s\n", v.number - 1,
+                  differences(j->versions[v.number - 2].options, v.options).c_str());
   }
   return kExitOk;
 }
@@ -337,13 +346,14 @@ int status(job_opts& o, context& ctx) {
     for (size_t i = 0; i < all.size(); i++) {
       const auto& vs = all[i];
       if (!vs.error.empty()) {
-        s += (i ? ",{\"version\":" : "{\"version\":") + std::to_string(vs.v->number) + ",\"output\":" +
-             json_str(vs.output) + ",\"group\":" + json_str(vs.group) + ",\"error\":" + json_str(vs.error) + "}";
+        s += (i ? ",{\"version\":" : "{\"version\":") + std::to_string(vs.v->number) +
+             ",\"output\":" + json_str(vs.output) + ",\"group\":" + json_str(vs.group) +
+             ",\"error\":" + json_str(vs.error) + "}";
         continue;
       }
-      s += (i ? ",{\"version\":" : "{\"version\":") + std::to_string(vs.v->number) + ",\"input\":" + json_str(vs.input) +
-           ",\"output\":" + json_str(vs.output) + ",\"group\":" + json_str(vs.group) +
-           ",\"serving\":" + (vs.v->number == j->serving ? "true" : "false") +
+      s += (i ? ",{\"version\":" : "{\"version\":") + std::to_string(vs.v->number) +
+           ",\"input\":" + json_str(vs.input) + ",\"output\":" + json_str(vs.output) +
+           ",\"group\":" + json_str(vs.group) + ",\"serving\":" + (vs.v->number == j->serving ? "true" : "false") +
            ",\"running\":" + (vs.pid ? "true" : "false") + ",\"pid\":" + (vs.pid ? std::to_string(vs.pid) : "null") +
            ",\"caught_up\":" + (vs.v->caught_up ? "true" : "false") + ",\"lag\":" + std::to_string(vs.lag) +
            ",\"partitions\":[";
@@ -373,8 +383,8 @@ int status(job_opts& o, context& ctx) {
     }
     std::string state = vs.pid ? "running, pid " + std::to_string(vs.pid) : "not running";
     if (vs.v->number == j->serving) state = "serving, " + state;
-    std::printf("version %d (%s): %s -> %s, group %s, lag %" PRId64 "\n", vs.v->number, state.c_str(),
-                vs.input.c_str(), vs.output.c_str(), vs.group.c_str(), vs.lag);
+    std::printf("version %d (%s): %s -> %s, group %s, lag %" PRId64 "\n", vs.v->number, state.c_str(), vs.input.c_str(),
+                vs.output.c_str(), vs.group.c_str(), vs.lag);
     std::printf("  %9s %16s %14s %10s %-24s %13s %-24s %10s\n", "partition", "committed_offset", "log_end_offset",
                 "lag", "watermark", "open_sessions", "last_checkpoint", "events/s");
     for (const auto& p : vs.parts)
@@ -474,8 +484,10 @@ int abandon(data_dir& dd, const job_record& j) {
   if (opts.ok() && !opts->late_output.empty()) topics.push_back(version_topic(opts->late_output, v.number));
   for (const auto& t : topics) {
     st = dd.delete_topic(t);
-    if (st.ok()) removed += (removed.empty() ? "" : ", ") + t;
-    else if (!st.is_not_found()) return fail(st);
+    if (st.ok())
+      removed += (removed.empty() ? "" : ", ") + t;
+    else if (!st.is_not_found())
+      return fail(st);
   }
   note("abandoned version " + std::to_string(v.number) + " of job " + j.name + " (" +
        differences(j.versions[v.number - 2].options, v.options) + "): removed its checkpoint" +
@@ -500,8 +512,7 @@ int reprocess(job_opts& o, context& ctx) {
       return usage_error("invalid --set '" + s + "': expected option=value, e.g. --set gap=20m");
     std::string k = s.substr(0, eq);
     if (k.size() > 2 && k.compare(0, 2, "--") == 0) k = k.substr(2);
-    if (k == "from")
-      return usage_error("--set from: a reprocessed version always replays its input from earliest");
+    if (k == "from") return usage_error("--set from: a reprocessed version always replays its input from earliest");
     sets.emplace_back(k, s.substr(eq + 1));
   }
   // What the command asks for: the newest finished version's options with
@@ -517,10 +528,9 @@ int reprocess(job_opts& o, context& ctx) {
   auto parsed = job_options_from(wanted);
   if (!parsed.ok()) return fail(parsed.status());
   if (auto in = dd->resolve_topic(parsed->input); !in.ok())
-    return fail(in.status().is_not_found()
-                    ? Status::NotFound("input topic '" + parsed->input + "' of job " + o.name +
-                                       " does not exist; create it or produce to it first")
-                    : in.status());
+    return fail(in.status().is_not_found() ? Status::NotFound("input topic '" + parsed->input + "' of job " + o.name +
+                                                              " does not exist; create it or produce to it first")
+                                           : in.status());
   if (!unfinished && !sets.empty() && wanted == newest.options) {
     // Run again after it finished: nothing to do (no --set replays anew).
     note("version " + std::to_string(newest.number) + " of job " + o.name + " already has these options and has " +
@@ -533,7 +543,8 @@ int reprocess(job_opts& o, context& ctx) {
                              " is still being reprocessed (with " + differences(base_options, newest.options) +
                              "); resume it with `kappa job reprocess " + o.name +
                              "` (no --set, or the same ones) and reprocess again once it has caught up, or drop it "
-                             "with `kappa job reprocess " + o.name + " --abandon`"));
+                             "with `kappa job reprocess " +
+                             o.name + " --abandon`"));
   if (unfinished) {
     if (int pid = session_job::running_pid(*dd, version_group(o.name, newest.number)))
       return fail(Status::Busy("version " + std::to_string(newest.number) + " of job " + o.name +
@@ -573,9 +584,9 @@ int reprocess(job_opts& o, context& ctx) {
   if (!jo.ok()) return fail(jo.status());
   if (!resumed) {
     note("defined version " + std::to_string(number) + " of job " + j->name + " (" +
-         differences(j->versions[number - 2].options, v.options) + "); replaying " + jo->input +
-         " from earliest" + (jo->read_archive ? " (through its archive tier)" : "") + " into " + jo->output +
-         "; version " + std::to_string(j->serving) + " keeps serving " + j->base);
+         differences(j->versions[number - 2].options, v.options) + "); replaying " + jo->input + " from earliest" +
+         (jo->read_archive ? " (through its archive tier)" : "") + " into " + jo->output + "; version " +
+         std::to_string(j->serving) + " keeps serving " + j->base);
   } else {
     note("resuming version " + std::to_string(number) + " of job " + j->name + " from its checkpoint");
   }
@@ -590,10 +601,9 @@ int reprocess(job_opts& o, context& ctx) {
   jo->from_latest = false;
   jo->follow = true;
   jo->until_caught_up = !o.follow;
-  std::string caught_up_note = "version " + std::to_string(number) + " of job " + j->name +
-                               " has caught up with " + jo->input + " (lag 0); compare it with `kappa compare " +
-                               j->base + " " + jo->output + "`, then switch readers with `kappa job cutover " +
-                               j->name + "`";
+  std::string caught_up_note = "version " + std::to_string(number) + " of job " + j->name + " has caught up with " +
+                               jo->input + " (lag 0); compare it with `kappa compare " + j->base + " " + jo->output +
+                               "`, then switch readers with `kappa job cutover " + j->name + "`";
   session_run_display display{"job " + j->name + " v" + std::to_string(number) + " reprocess", true};
   Status marked;
   if (o.follow)
@@ -622,8 +632,7 @@ int cutover(job_opts& o, context& ctx) {
   if (!dd) return rc;
   auto j = load(*dd, o.name);
   if (!j.ok()) return fail(j.status());
-  auto v = o.version ? pick_version(j.value(), o.version)
-                     : Result<const job_version*>(&j->versions.back());
+  auto v = o.version ? pick_version(j.value(), o.version) : Result<const job_version*>(&j->versions.back());
   if (!v.ok()) return fail(v.status());
   int32_t number = v.value()->number;
   std::string target = version_topic(j->base, number);
@@ -636,9 +645,8 @@ int cutover(job_opts& o, context& ctx) {
   auto vs = status_of(*dd, j.value(), *v.value());
   if (!vs.ok()) return fail(vs.status());
   if (vs->lag > o.max_lag)
-    return fail(Status::Busy("version " + std::to_string(number) + " of job " + j->name +
-                             " has not caught up: lag " + std::to_string(vs->lag) + " record(s) (" +
-                             lag_detail(vs.value()) + "); run `kappa job " +
+    return fail(Status::Busy("version " + std::to_string(number) + " of job " + j->name + " has not caught up: lag " +
+                             std::to_string(vs->lag) + " record(s) (" + lag_detail(vs.value()) + "); run `kappa job " +
                              (number == static_cast<int32_t>(j->versions.size()) && number > 1 && !v.value()->caught_up
                                   ? "reprocess " + j->name
                                   : "run " + j->name + " --version " + std::to_string(number)) +
@@ -718,7 +726,8 @@ void add_job(CLI::App& app, context& ctx) {
                           "once caught up, go on processing what is appended (ready for a cutover at any time)");
   bind(reprocess_cmd, reprocess);
 
-  auto* cutover_cmd = job->add_subcommand("cutover", "point the job's alias at its newest version, if it has caught up (refused with its lag if not)");
+  auto* cutover_cmd = job->add_subcommand(
+      "cutover", "point the job's alias at its newest version, if it has caught up (refused with its lag if not)");
   cutover_cmd->add_option("name", o.name, "job name")->required();
   cutover_cmd->add_option("--version", o.version, "switch to this version instead of the newest (e.g. to roll back)")
       ->check(CLI::Range(1, INT32_MAX));

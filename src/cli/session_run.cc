@@ -92,8 +92,7 @@ int run_session_job(data_dir& dd, const session_job_options& o, const session_ru
       d.on_caught_up();
     }
     auto now = std::chrono::steady_clock::now();
-    if (tty ? now - last_line < std::chrono::milliseconds(500)
-            : !d.eta || now - last_line < std::chrono::seconds(5))
+    if (tty ? now - last_line < std::chrono::milliseconds(500) : !d.eta || now - last_line < std::chrono::seconds(5))
       continue;
     last_line = now;
     session_job_stats s = j.stats();

@@ -19,8 +19,8 @@ const std::vector<job_option_def>& job_option_defs() {
       {"sum-field", "sum this numeric field per session", false, ""},
       {"watermark-field", "a record with this field is a punctuation: it sets the watermark", false, ""},
       {"late-output", "base name of the late and malformed records' topic: version N writes LATE.vN", false, ""},
-      {"from", "where version 1 starts: earliest or latest (a reprocessed version always replays from earliest)",
-       false, "earliest"},
+      {"from", "where version 1 starts: earliest or latest (a reprocessed version always replays from earliest)", false,
+       "earliest"},
       {"checkpoint-interval", "how often each partition checkpoints", false, "1s"},
       {"threads", "worker threads for the input partitions (0: one per core)", false, "0"},
   };
@@ -30,8 +30,7 @@ const std::vector<job_option_def>& job_option_defs() {
 namespace {
 
 bool is_duration(const std::string& name) {
-  return name == "gap" || name == "max-out-of-orderness" || name == "allowed-lateness" ||
-         name == "checkpoint-interval";
+  return name == "gap" || name == "max-out-of-orderness" || name == "allowed-lateness" || name == "checkpoint-interval";
 }
 
 std::vector<std::pair<std::string, std::string>> parse_lines(const std::string& text) {

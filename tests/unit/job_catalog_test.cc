@@ -72,10 +72,19 @@ TEST_CASE("job options: bad names and values are refused, naming the option") {
 
 TEST_CASE("job options: text back into session_job_options") {
   std::string t;
-  for (auto [k, v] : {std::pair{"input", "clicks"}, {"key-field", "u"}, {"time-field", "ts"}, {"gap", "20m"},
-                      {"max-out-of-orderness", "5s"}, {"allowed-lateness", "1m"}, {"count-by", "type"},
-                      {"sum-field", "price"}, {"watermark-field", "wm"}, {"late-output", "late"},
-                      {"from", "latest"}, {"checkpoint-interval", "250ms"}, {"threads", "3"}})
+  for (auto [k, v] : {std::pair{"input", "clicks"},
+                      {"key-field", "u"},
+                      {"time-field", "ts"},
+                      {"gap", "20m"},
+                      {"max-out-of-orderness", "5s"},
+                      {"allowed-lateness", "1m"},
+                      {"count-by", "type"},
+                      {"sum-field", "price"},
+                      {"watermark-field", "wm"},
+                      {"late-output", "late"},
+                      {"from", "latest"},
+                      {"checkpoint-interval", "250ms"},
+                      {"threads", "3"}})
     REQUIRE(kappa::set_job_option(&t, k, v).ok());
   auto o = kappa::job_options_from(t);
   REQUIRE(o.ok());
@@ -109,10 +118,10 @@ TEST_CASE("a job record round-trips through the catalog with its alias") {
   CHECK(c.get_alias("s")->topic == "s.v1");
 
   REQUIRE(c.modify_job("web", [](kappa::job_record& j, std::string*) {
-               j.versions.push_back(kappa::job_version{2, "input=clicks\ngap=20m\n", 99, false});
-               j.versions[0].caught_up = true;
-               return kappa::Status::OK();
-             }).ok());
+             j.versions.push_back(kappa::job_version{2, "input=clicks\ngap=20m\n", 99, false});
+             j.versions[0].caught_up = true;
+             return kappa::Status::OK();
+           }).ok());
   auto j = c.get_job("web");
   REQUIRE(j.ok());
   REQUIRE(j->versions.size() == 2);
@@ -125,24 +134,24 @@ TEST_CASE("a job record round-trips through the catalog with its alias") {
 
   // cutover: the record and the alias change in one transaction ...
   REQUIRE(c.modify_job("web", [](kappa::job_record& r, std::string* alias) {
-               r.serving = 2;
-               *alias = "s.v2";
-               return kappa::Status::OK();
-             }).ok());
+             r.serving = 2;
+             *alias = "s.v2";
+             return kappa::Status::OK();
+           }).ok());
   CHECK(c.get_job("web")->serving == 2);
   auto a = c.get_alias("s");
   CHECK(a->topic == "s.v2");
   CHECK(a->previous == "s.v1");
   // ... or neither does
   CHECK(c.modify_job("web", [](kappa::job_record& r, std::string* alias) {
-             r.serving = 1;
-             *alias = "missing-topic";
-             return kappa::Status::OK();
-           }).is_not_found());
+           r.serving = 1;
+           *alias = "missing-topic";
+           return kappa::Status::OK();
+         }).is_not_found());
   CHECK(c.get_job("web")->serving == 2);
   CHECK(c.get_alias("s")->topic == "s.v2");
-  CHECK(c.modify_job("web", [](kappa::job_record&, std::string*) { return kappa::Status::Invalid("no"); })
-            .is_invalid());
+  CHECK(
+      c.modify_job("web", [](kappa::job_record&, std::string*) { return kappa::Status::Invalid("no"); }).is_invalid());
 
   REQUIRE(c.delete_job("web").ok());
   CHECK(c.get_job("web").status().is_not_found());
