@@ -33,7 +33,9 @@ bool is_duration(const std::string& name) {
   return name == "gap" || name == "max-out-of-orderness" || name == "allowed-lateness" || name == "checkpoint-interval";
 }
 
-std::vector<std::pair<std::string, std::string>> parse_lines(const std::string& text) {
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> option_lines(const std::string& text) {
   std::vector<std::pair<std::string, std::string>> kv;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -45,6 +47,8 @@ std::vector<std::pair<std::string, std::string>> parse_lines(const std::string& 
   }
   return kv;
 }
+
+namespace {
 
 // The value as stored: durations in their shortest spelling, the rest checked.
 Result<std::string> canonical(const std::string& name, const std::string& value) {
@@ -82,7 +86,7 @@ Status set_job_option(std::string* text, const std::string& name, const std::str
   if (!value.empty()) {
     KAPPA_ASSIGN_OR_RETURN(v, canonical(name, value));
   }
-  auto kv = parse_lines(*text);
+  auto kv = option_lines(*text);
   kv.erase(std::remove_if(kv.begin(), kv.end(), [&](const auto& e) { return e.first == name; }), kv.end());
   if (!v.empty()) kv.emplace_back(name, v);
   // Rewritten in the order of the table, so equal options give equal text.
@@ -95,7 +99,7 @@ Status set_job_option(std::string* text, const std::string& name, const std::str
 }
 
 std::string job_option(const std::string& text, const std::string& name) {
-  for (const auto& [k, v] : parse_lines(text))
+  for (const auto& [k, v] : option_lines(text))
     if (k == name) return v;
   return "";
 }
@@ -105,7 +109,7 @@ Result<session_job_options> job_options_from(const std::string& text) {
   for (const auto& d : job_option_defs())
     if (d.required && job_option(text, d.name).empty())
       return Status::Invalid(std::string("the job has no --") + d.name + ", which a job needs");
-  for (const auto& [k, v] : parse_lines(text)) {
+  for (const auto& [k, v] : option_lines(text)) {
     if (is_duration(k)) {
       KAPPA_ASSIGN_OR_RETURN(int64_t ms, parse_duration(v, "--" + k));
       if (k == "gap") o.gap_ms = ms;

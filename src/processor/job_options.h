@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kappa/session_job.h"
@@ -29,6 +30,10 @@ const std::vector<job_option_def>& job_option_defs();
 // optional one). Invalid, naming the option, for an unknown name, a bad
 // value or an empty required one.
 Status set_job_option(std::string* text, const std::string& name, const std::string& value);
+
+// The "name=value" lines of an options text, in order (lines without '='
+// are skipped). Also what a job checkpoint's options text is made of.
+std::vector<std::pair<std::string, std::string>> option_lines(const std::string& text);
 
 // The value of option `name` in `text`, "" if it is not set.
 std::string job_option(const std::string& text, const std::string& name);

@@ -25,6 +25,7 @@
 #include "log/partition_lock.h"
 #include "log/topic_name.h"
 #include "processor/checkpoint_state.h"
+#include "processor/job_options.h"
 #include "processor/session_task.h"
 #include "util/clock.h"
 #include "util/duration.h"
@@ -125,18 +126,7 @@ std::string options_text(const session_job_options& o) {
 
 // Each differing option as "--gap 30m (checkpoint) vs 20m (now)".
 std::string option_differences(const std::string& stored, const std::string& now) {
-  auto parse = [](const std::string& text) {
-    std::vector<std::pair<std::string, std::string>> kv;
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos), eq = text.find('=', pos);
-      if (nl == std::string::npos) nl = text.size();
-      if (eq < nl) kv.emplace_back(text.substr(pos, eq - pos), text.substr(eq + 1, nl - eq - 1));
-      pos = nl + 1;
-    }
-    return kv;
-  };
-  auto a = parse(stored), b = parse(now);
+  auto a = option_lines(stored), b = option_lines(now);
   auto get = [](const auto& kv, const std::string& k) {
     for (const auto& [key, v] : kv)
       if (key == k) return v;
