@@ -13,7 +13,7 @@ Targets (from the issue): produce <= 1.3 x (cp + sync) and >= 2 M records/s;
 consume <= 2 x cat of the segment files; peak RSS of produce and consume
 <= 64 MiB (ru_maxrss of the child, from os.wait4).
 
-Input is `gen_clicks.py N` (../shared/bench/gen_clicks.py), generated once and
+Input is `gen_clicks.py N` (tools/gen_clicks.py), generated once and
 cached in the work directory. Every measurement is repeated --repeat times and
 the best (shortest) time is reported; baselines and kappa runs are interleaved
 so that drift in the machine's state affects both alike. Peak RSS is the
@@ -55,7 +55,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KAPPA = REPO_ROOT / "build" / "kappa"
-DEFAULT_GEN = REPO_ROOT.parent / "shared" / "bench" / "gen_clicks.py"
+DEFAULT_GEN = REPO_ROOT / "tools" / "gen_clicks.py"
 TOPIC = "clicks"
 
 PRODUCE_MAX_RATIO = 1.3          # x (cp + sync)

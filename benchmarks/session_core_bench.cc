@@ -5,8 +5,8 @@
 //
 //   session_core_bench FILE [--checkpoint-every N]
 //
-// Options are those of the gen_clicks benchmark (DESIGN.md, "Performance
-// approach"): key user_id, time timestamp_ms, gap 30 min, max
+// Options are those of the gen_clicks benchmark (README.md, "Performance"):
+// key user_id, time timestamp_ms, gap 30 min, max
 // out-of-orderness 30 s, allowed lateness 0, --count-by event_type.
 // --checkpoint-every N takes the incremental checkpoint changes every N
 // lines (encoded, then thrown away), as the job runner would; 0 = never.

@@ -47,7 +47,7 @@ from log_bench import RunError, prefault, run_measured, sync_all  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KAPPA = REPO_ROOT / "build" / "kappa"
-GEN = REPO_ROOT.parent / "shared" / "bench" / "gen_clicks.py"
+GEN = REPO_ROOT / "tools" / "gen_clicks.py"
 JOB = ["--key-field", "user_id", "--time-field", "timestamp_ms", "--gap", "30m",
        "--max-out-of-orderness", "30s", "--count-by", "event_type"]
 

@@ -3,18 +3,12 @@
 set -euo pipefail
 kappa=${1:-build/kappa}
 here=$(cd "$(dirname "$0")/.." && pwd)
-gen=$here/../shared/bench/gen_clicks.py
 work=$(mktemp -d /tmp/kappa-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export KAPPA_DATA_DIR=$work/data
 
 echo "== generate 100000 clicks"
-if [ -f "$gen" ]; then
-  python3 "$gen" 100000 > "$work/clicks.jsonl"
-else  # outside the workspace: a small stand-in with the same fields
-  python3 -c 'import random; r = random.Random(1)
-for i in range(100000): print("{\"user_id\":\"u%d\",\"product_id\":\"p%d\",\"event_type\":\"view\",\"timestamp_ms\":%d}" % (int(1000 * r.random() ** 2.5), r.randint(0, 500), 1700000000000 + 5 * i))' > "$work/clicks.jsonl"
-fi
+python3 "$here/tools/gen_clicks.py" 100000 > "$work/clicks.jsonl"
 head -n 2 "$work/clicks.jsonl"
 echo "== create topic clicks (4 partitions) and produce, keyed by user_id, event time from timestamp_ms"
 # The generated event times are from 2023; retention.ms counts from record

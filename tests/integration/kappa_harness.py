@@ -29,9 +29,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 KAPPA_BIN = os.environ.get("KAPPA_BIN", os.path.join(REPO, "build", "kappa"))
-# The shared data generator lives beside the repository (../shared).
-GEN_CLICKS = os.environ.get("KAPPA_GEN_CLICKS",
-                            os.path.join(os.path.dirname(REPO), "shared", "bench", "gen_clicks.py"))
+# The project's own click generator (tools/gen_clicks.py).
+GEN_CLICKS = os.environ.get("KAPPA_GEN_CLICKS", os.path.join(REPO, "tools", "gen_clicks.py"))
 DEFAULT_TIMEOUT = float(os.environ.get("KAPPA_TEST_TIMEOUT", "20"))
 
 if HERE not in sys.path:
