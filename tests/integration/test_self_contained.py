@@ -16,8 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kappa_harness import GEN_CLICKS, REPO, check, gen_clicks, run_tests  # noqa: E402
 
 SIBLING = "sha" + "red"  # spelled in two pieces so this file does not match itself
-# "../shared", or a path built from the parent folder and "shared" (Path / "shared",
-# os.path.join(..., "shared", ...)).
+# The folder named relative to the repository ("../" + SIBLING), or a path built
+# from the parent folder and SIBLING as a quoted string (Path / or os.path.join).
 OUTSIDE = re.compile(r"\.\./%s\b|[\"']%s[\"']" % (SIBLING, SIBLING))
 
 
