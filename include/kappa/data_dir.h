@@ -75,9 +75,10 @@ class data_dir {
   // maintenance thread) whenever it rolls a segment, and keeps max.bytes.
   Result<std::unique_ptr<partition_appender>> open_appender(const topic_meta& t, int32_t partition,
                                                             size_t write_buffer_bytes = 0);
-  // with_archive: read the topic's archived segments first (archive.dir).
+  // with_archive: read the topic's archived segments first (archive.dir);
+  // prefetch: see partition_options::prefetch.
   Result<std::unique_ptr<partition_reader>> open_reader(const topic_meta& t, int32_t partition,
-                                                        bool with_archive = false);
+                                                        bool with_archive = false, bool prefetch = false);
   // The partition's directory in the archive tier ("" without archive.dir).
   std::string archive_dir(const topic_meta& t, int32_t partition) const;
   // The options a partition of `t` is stored with (what maintain_partition

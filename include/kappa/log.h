@@ -56,6 +56,10 @@ struct partition_options {
   std::string archive_dir;
   // Readers: read the archived segments first, then on into the live log.
   bool read_archive = false;
+  // Readers: map the pages of a long stretch of log in on a second thread
+  // ahead of the reader. For a reader that is its process's one busy
+  // thread, e.g. a replay to stdout; it costs a thread per partition read.
+  bool prefetch = false;
   // Appenders: told when the active segment rolls or grows.
   std::shared_ptr<segment_observer> observer;
 };
@@ -84,6 +88,13 @@ class partition_appender {
   Status append(int64_t timestamp, bytes_view key, bytes_view value, std::span<const record_header> headers = {});
   Status flush();
   Status sync();
+  // sync() of many appenders at once: their fdatasyncs are in flight
+  // together, so a writer of many partitions pays about one device flush
+  // rather than one per partition, one after another. Null entries and
+  // appenders not used yet are skipped. On OK every record appended to any
+  // of them is durable; else the first error, naming its partition (that
+  // appender has failed, as after a failed sync()).
+  static Status sync_all(std::span<partition_appender* const> appenders);
 
   // Recovers the partition and opens its files now rather than on the
   // first append (errors surface here instead).

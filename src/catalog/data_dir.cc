@@ -232,9 +232,10 @@ Result<std::unique_ptr<partition_appender>> data_dir::open_appender(const topic_
 }
 
 Result<std::unique_ptr<partition_reader>> data_dir::open_reader(const topic_meta& t, int32_t partition,
-                                                                bool with_archive) {
+                                                                bool with_archive, bool prefetch) {
   partition_options o = options(t, partition);
   o.read_archive = with_archive;
+  o.prefetch = prefetch;
   return partition_reader::open(partition_dir(t.name, partition), partition_name(t.name, partition), o);
 }
 

@@ -89,7 +89,9 @@ int consume(const consume_opts& o, context& ctx) {
   log_watcher watcher;
   for (int32_t p = 0; p < t->partitions; p++) {
     if (o.partition >= 0 && p != o.partition) continue;
-    auto r = dd->open_reader(t.value(), p, o.archive);
+    // A replay to stdout is this process's one busy thread: let a second
+    // one map the log's pages in ahead of it.
+    auto r = dd->open_reader(t.value(), p, o.archive, /*prefetch=*/true);
     if (!r.ok()) return fail(r.status());
     source s{p, std::move(r.value())};
     auto end = s.reader->log_end_offset();
@@ -220,15 +222,16 @@ int consume(const consume_opts& o, context& ctx) {
         progressed = true;
         prog.update(static_cast<uint64_t>(printed), 0);
         if (plain) {
-          // The hot path: values and newlines, nothing else to decode.
-          size_t i = 0;
-          for (; i < n && offsets[i] < s.stop_at && printed + static_cast<int64_t>(i) != o.count; i++) {
-            out.put_padded(values[i].view(), '\n');
-          }
-          if (i > 0) s.printed_next = offsets[i - 1] + 1;
-          printed += static_cast<int64_t>(i);
+          // The hot path: values and newlines, nothing else to decode. The
+          // stop offset and --count cut the batch once, not per record.
+          size_t m = n;
+          while (m > 0 && offsets[m - 1] >= s.stop_at) m--;
+          if (o.count >= 0) m = std::min(m, static_cast<size_t>(o.count - printed));
+          for (size_t i = 0; i < m; i++) out.put_padded(values[i].view(), '\n');
+          if (m > 0) s.printed_next = offsets[m - 1] + 1;
+          printed += static_cast<int64_t>(m);
           if (printed == o.count) return finish(kExitOk);
-          if (i < n) s.done = true;
+          if (m < n) s.done = true;
           continue;
         }
         for (size_t i = 0; i < n; i++) {

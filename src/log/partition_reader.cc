@@ -1,6 +1,9 @@
-// The read path: a segment is read sequentially in large chunks; batches are
-// CRC-checked and handed out record by record from the chunk buffer, so the
-// per-record cost is a few varint decodes and no copy.
+// The read path: a segment of some size is mapped (segment_map.h says why
+// that is safe) and its batches are CRC-checked and handed out record by
+// record straight from the page cache; a small one, or the newest few bytes
+// of one being followed, is read sequentially in chunks into a buffer
+// instead. Either way the per-record cost is a few varint decodes and no
+// copy.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
@@ -17,6 +20,7 @@
 #include "log/record_batch.h"
 #include "log/recovery.h"
 #include "log/segment.h"
+#include "log/segment_map.h"
 #include "log/segment_name.h"
 
 namespace kappa {
@@ -25,6 +29,12 @@ static constexpr size_t kReadChunk = 256u << 10;
 static constexpr size_t kHeadroom = 256u << 10;
 static constexpr size_t kTailPadding = 64;
 static constexpr size_t kIndexLimit = 64u << 20;
+// Map a segment when at least this much of it is there to read: below it,
+// or for what a follower finds appended, one pread costs less than a map.
+static constexpr uint64_t kMapMin = 1u << 20;
+// How far ahead of the reader the prefetch thread maps pages in.
+static constexpr size_t kPrefetchWindow = 16u << 20;
+static_assert(kTailPadding <= segment_map::kTailPadding);
 
 struct partition_reader::impl {
   std::string dir, name;
@@ -46,6 +56,11 @@ struct partition_reader::impl {
   int64_t gap_from = -1, gap_to = -1;  // removed under the reader, not yet reported
   unique_fd fd;
   std::string seg_path;
+  // The open segment's mapping, when it is read mapped (then buf is its
+  // start, buf_pos 0, len the mapped bytes and cur the file position).
+  // Declared after fd: it is unmapped before fd and its lock go.
+  segment_map map;
+  bool mapped = false;
 
   // Two chunk buffers: the active one holds the batches being handed out;
   // the other receives the next chunk (read ahead, on another core with
@@ -86,6 +101,8 @@ struct partition_reader::impl {
 
   Status open_segment(size_t i, uint64_t pos) {
     KAPPA_RETURN_IF_ERROR(cancel_read_ahead());
+    map.unmap();
+    mapped = false;
     seg = i;
     open_base = open_next = segs[i].base;
     seg_path = path_of(i, format::kLogSuffix);
@@ -96,12 +113,45 @@ struct partition_reader::impl {
       fd = unique_fd();  // nothing written yet: read as empty
     else
       return f.status();
+    in_batch = false;
+    if (fd.valid()) {
+      KAPPA_ASSIGN_OR_RETURN(uint64_t size, file_size(fd.get(), seg_path));
+      if (size >= kMapMin && try_lock_segment_shared(fd.get()) && map.map(fd.get(), size, seg_path).ok()) {
+        mapped = true;
+        buf = const_cast<char*>(map.data());  // PROT_READ: only the buffered path writes to buf
+        buf_pos = 0;
+        len = size;
+        cur = std::min<uint64_t>(pos, size);
+        start_prefetch();
+        return Status::OK();
+      }
+    }
+    read_buffered_from(pos);
+    return Status::OK();
+  }
+
+  // Goes on reading the open segment through the chunk buffers from `pos`.
+  void read_buffered_from(uint64_t pos) {
+    map.unmap();
+    mapped = false;
     buf = mem[act].data();
     buf_cap = mem[act].size() - kTailPadding;
     buf_pos = pos;
     len = cur = 0;
-    in_batch = false;
-    return Status::OK();
+  }
+
+  // Moves the read position of the freshly opened segment to `pos`.
+  void set_file_position(uint64_t pos) {
+    if (mapped) {
+      cur = std::min<uint64_t>(pos, len);
+      start_prefetch();
+    } else {
+      buf_pos = pos;
+    }
+  }
+
+  void start_prefetch() {
+    if (opts.prefetch && len - cur >= kMapMin) map.prefetch_ahead(cur, kPrefetchWindow);
   }
 
   std::string path_of(size_t i, const char* suffix) const {
@@ -151,7 +201,7 @@ struct partition_reader::impl {
       if (offset <= segs[i].base || !fd.valid()) return Status::OK();
       offset_index idx = load_index(i);
       if (is_open_file(i)) {
-        buf_pos = idx.lookup(offset);
+        set_file_position(idx.lookup(offset));
         return Status::OK();
       }
       if (attempt == 3) return Status::OK();  // from the file's start: slower, never wrong
@@ -207,8 +257,28 @@ struct partition_reader::impl {
     return Status::OK();
   }
 
+  // A mapped segment: maps what was appended since (a lot), or reads it
+  // into the buffers (a little, as a follower finds it).
+  Result<size_t> fill_mapped() {
+    KAPPA_ASSIGN_OR_RETURN(uint64_t size, file_size(fd.get(), seg_path));
+    if (size <= len) return size_t{0};
+    if (size > map.size()) {
+      if (size - map.size() < kMapMin) {
+        read_buffered_from(cur);
+        return fill();
+      }
+      KAPPA_RETURN_IF_ERROR(map.map(fd.get(), size, seg_path));
+      buf = const_cast<char*>(map.data());
+      start_prefetch();
+    }
+    size_t got = static_cast<size_t>(size - len);
+    len = size;
+    return got;
+  }
+
   // Reads more of the segment after the unconsumed bytes. Returns bytes got.
   Result<size_t> fill() {
+    if (mapped) return fill_mapped();
     size_t left = len - cur;
     if (ahead) {
       ahead = false;
@@ -281,6 +351,7 @@ struct partition_reader::impl {
         }
         continue;
       }
+      if (mapped) map.advance(cur);
       batch_header h;
       std::string why;
       batch_state st = check_batch(buf + cur, len - cur, max_batch, &h, &why);
@@ -299,8 +370,13 @@ struct partition_reader::impl {
       bool last = open_is_last();
       if (st == batch_state::corrupt) {
         // In the newest segment while another process holds the lock, this
-        // may be a crashed writer's tail that it is cutting right now.
+        // may be a crashed writer's tail that it is cutting right now (in
+        // place, or by a shorter copy under the same name: then read that).
         if (last && writer_active) {
+          if (!is_open_file(seg)) {
+            KAPPA_ASSIGN_OR_RETURN(next_step step, move_on());
+            if (step == next_step::go_on) continue;
+          }
           len = cur;
           return status::end;
         }
@@ -555,7 +631,7 @@ Result<partition_reader::status> partition_reader::next_values(int64_t* offsets,
   offsets[0] = first.offset;
   values[0] = first.value;
   size_t n = 1;
-  while (n < max && p.in_batch && p.it.next_value(&offsets[n], &values[n]) == 1) n++;
+  if (p.in_batch) n += p.it.next_values(offsets + 1, values + 1, max - 1);
   p.position = offsets[n - 1] + 1;
   *count = n;
   return status::record;

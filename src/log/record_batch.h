@@ -2,6 +2,7 @@
 // (check_batch + record_iterator). Layout: include/kappa/log/format.h.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -59,9 +60,11 @@ class record_iterator {
   // 1: *out holds the next record; 0: no more; -1: a record is malformed
   // (only possible if the CRC matched damaged bytes) — see error().
   int next(record_view* out);
-  // Like next(), decoding only the offset and the value: the fast path of
-  // value-only readers. Bounds are still checked.
-  inline int next_value(int64_t* offset, bytes_view* value);
+  // Like next() for up to `max` records, decoding only their offsets and
+  // values: the fast path of value-only readers. Bounds are still checked.
+  // Returns how many were decoded; it stops before a malformed record,
+  // which the next call of next() reports.
+  inline size_t next_values(int64_t* offsets, bytes_view* values, size_t max);
   const char* error() const { return error_; }
   // Where the next record's bytes start: the bytes between two calls are one
   // whole encoded record (copied verbatim when compaction keeps it).
@@ -75,25 +78,32 @@ class record_iterator {
   const char* error_ = "";
 };
 
-int record_iterator::next_value(int64_t* offset, bytes_view* value) {
-  if (remaining_ == 0) return 0;
-  int64_t len, off_delta, klen, vlen;
-  const char* p = varint::get32(p_, end_, &len);
-  if (!p || len < 1 || len > end_ - p) return error_ = "record length out of range", -1;
-  const char* rec_end = p + len;
-  p++;                                     // attributes
-  while (p < rec_end && (*p & 0x80)) p++;  // timestampDelta, not needed here
-  p++;
-  if (!(p = varint::get32(p, rec_end, &off_delta))) return error_ = "bad offset delta", -1;
-  if (!(p = varint::get32(p, rec_end, &klen)) || klen < -1 || klen > rec_end - p) return error_ = "bad key length", -1;
-  if (klen > 0) p += klen;
-  if (!(p = varint::get32(p, rec_end, &vlen)) || vlen < -1 || vlen > rec_end - p)
-    return error_ = "bad value length", -1;
-  *value = {vlen < 0 ? nullptr : p, static_cast<int32_t>(vlen)};
-  *offset = base_offset_ + off_delta;
-  p_ = rec_end;
-  remaining_--;
-  return 1;
+size_t record_iterator::next_values(int64_t* offsets, bytes_view* values, size_t max) {
+  // The cursor lives in registers for the whole loop, not in members.
+  const char* next = p_;
+  const char* const end = end_;
+  const int64_t base = base_offset_;
+  const size_t n = std::min(max, static_cast<size_t>(remaining_));
+  size_t i = 0;
+  for (; i < n; i++) {
+    int64_t len, off_delta, klen, vlen;
+    const char* p = varint::get32(next, end, &len);
+    if (!p || len < 1 || len > end - p) break;
+    const char* rec_end = p + len;
+    p++;                                     // attributes
+    while (p < rec_end && (*p & 0x80)) p++;  // timestampDelta, not needed here
+    p++;
+    if (!(p = varint::get32(p, rec_end, &off_delta))) break;
+    if (!(p = varint::get32(p, rec_end, &klen)) || klen < -1 || klen > rec_end - p) break;
+    if (klen > 0) p += klen;
+    if (!(p = varint::get32(p, rec_end, &vlen)) || vlen < -1 || vlen > rec_end - p) break;
+    values[i] = {vlen < 0 ? nullptr : p, static_cast<int32_t>(vlen)};
+    offsets[i] = base + off_delta;
+    next = rec_end;
+  }
+  p_ = next;
+  remaining_ -= static_cast<int32_t>(i);
+  return i;
 }
 
 // Encodes one batch in place into a caller-provided buffer.

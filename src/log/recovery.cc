@@ -5,6 +5,7 @@
 #include "io/file.h"
 #include "kappa/log/format.h"
 #include "log/partition_lock.h"
+#include "log/segment_map.h"
 #include "log/segment_name.h"
 #include "log/segment_swap.h"
 
@@ -120,8 +121,7 @@ Status recover_partition(io_backend& io, const std::string& dir, const std::stri
                             " by truncating " + std::to_string(log_size - valid_end) + " bytes at position " +
                             std::to_string(valid_end) + " (" + why + "); the log ends at offset " +
                             std::to_string(next));
-    KAPPA_RETURN_IF_ERROR(truncate_file(fd.get(), valid_end, log));
-    KAPPA_RETURN_IF_ERROR(io.sync(fd.get()));
+    KAPPA_RETURN_IF_ERROR(cut_segment_file(io, &fd, log, valid_end));
   }
   // The first batch's max timestamp drives time-based rolling.
   if (valid_end > 0) {

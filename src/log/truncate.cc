@@ -6,6 +6,7 @@
 #include "kappa/log/format.h"
 #include "log/offset_index.h"
 #include "log/segment.h"
+#include "log/segment_map.h"
 #include "log/segment_name.h"
 #include "log/segment_swap.h"
 #include "log/time_index.h"
@@ -52,10 +53,7 @@ Status truncate_partition(io_backend& io, const std::string& dir, const std::str
   KAPPA_RETURN_IF_ERROR(straddle);
   if (cut == UINT64_MAX) cut = stop.position;  // a torn tail past the valid batches goes too
   KAPPA_ASSIGN_OR_RETURN(uint64_t size, file_size(fd.get(), log));
-  if (cut < size) {
-    KAPPA_RETURN_IF_ERROR(truncate_file(fd.get(), cut, log));
-    KAPPA_RETURN_IF_ERROR(io.sync(fd.get()));
-  }
+  if (cut < size) KAPPA_RETURN_IF_ERROR(cut_segment_file(io, &fd, log, cut));
   // The cut segment is the active one now: indexes without a seal entry.
   offset_index index;
   time_index times;

@@ -143,6 +143,9 @@ inline constexpr const char* kCleanerCheckpointFile = "cleaner-offset-checkpoint
 inline constexpr const char* kCleanedSuffix = ".cleaned";
 inline constexpr const char* kSwapManifestSuffix = ".swap";
 inline constexpr const char* kArchivingSuffix = ".archiving";
+// A .log cut shorter while a reader maps it is written here, then renamed
+// over the .log (see src/log/segment_map.h); a crash may leave one behind.
+inline constexpr const char* kCuttingSuffix = ".cutting";
 
 // The largest record (header varints) kappa encodes: 5 bytes per varint,
 // 10 per varlong; used to bound buffer space before encoding.

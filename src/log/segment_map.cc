@@ -1,0 +1,153 @@
+#include "log/segment_map.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+#include "kappa/log/format.h"
+
+namespace kappa {
+
+namespace {
+size_t page_size() {
+  static const size_t size = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+size_t round_up(uint64_t n, size_t to) { return static_cast<size_t>((n + to - 1) / to * to); }
+}  // namespace
+
+bool try_lock_segment_shared(int fd) {
+  int rc;
+  do rc = ::flock(fd, LOCK_SH | LOCK_NB);
+  while (rc != 0 && errno == EINTR);
+  return rc == 0;
+}
+
+Status cut_segment_file(io_backend& io, unique_fd* fd, const std::string& path, uint64_t size) {
+  int rc;
+  do rc = ::flock(fd->get(), LOCK_EX | LOCK_NB);
+  while (rc != 0 && errno == EINTR);
+  if (rc == 0) {
+    // Nobody maps it: cut in place (the lock goes with the fd).
+    Status st = truncate_file(fd->get(), size, path);
+    if (st.ok()) st = io.sync(fd->get());
+    (void)::flock(fd->get(), LOCK_UN);
+    return st;
+  }
+  // A reader maps it: the shorter file gets a new inode. A crash before the
+  // rename leaves only a stray temporary file; the .log is unchanged.
+  std::string tmp = path + format::kCuttingSuffix;
+  KAPPA_RETURN_IF_ERROR(copy_file_synced(path, tmp));
+  {
+    KAPPA_ASSIGN_OR_RETURN(unique_fd t, open_file(tmp, O_RDWR));
+    KAPPA_RETURN_IF_ERROR(truncate_file(t.get(), size, tmp));
+    KAPPA_RETURN_IF_ERROR(io.sync(t.get()));
+  }
+  KAPPA_RETURN_IF_ERROR(rename_file(tmp, path));
+  std::string dir = path.substr(0, path.find_last_of('/'));
+  KAPPA_RETURN_IF_ERROR(sync_dir(dir.empty() ? "." : dir));
+  KAPPA_ASSIGN_OR_RETURN(*fd, open_file(path, O_RDWR));
+  return Status::OK();
+}
+
+Status segment_map::map(int fd, uint64_t size, const std::string& path) {
+  unmap();
+  if (size == 0) return Status::OK();
+  const size_t file_bytes = round_up(size, page_size());
+  const size_t total = file_bytes + round_up(kTailPadding, page_size());
+  // Reserve the whole range as zero pages, then map the file over its
+  // front: the tail stays readable zeros even when the file ends exactly
+  // on a page boundary (a file page past the end would raise SIGBUS).
+  void* area = ::mmap(nullptr, total, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (area == MAP_FAILED) return Status::FromErrno("map " + path, errno);
+  void* got = ::mmap(area, file_bytes, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+  if (got == MAP_FAILED) {
+    int err = errno;
+    ::munmap(area, total);
+    return Status::FromErrno("map " + path, err);
+  }
+  (void)::madvise(area, file_bytes, MADV_SEQUENTIAL);
+  base_ = area;
+  reserved_ = total;
+  size_ = size;
+  return Status::OK();
+}
+
+void segment_map::unmap() {
+  stop_prefetcher();
+  if (base_) ::munmap(base_, reserved_);
+  base_ = nullptr;
+  reserved_ = 0;
+  size_ = 0;
+}
+
+void segment_map::prefetch_ahead(uint64_t from, size_t window) {
+  stop_prefetcher();
+  if (!base_ || from >= size_) return;
+  pos_.store(from);
+  stop_.store(false);
+  try {
+    prefetcher_ = std::thread([this, from, window] { prefetch_loop(from, window); });
+  } catch (const std::system_error&) {
+    // No thread (a process limit): the reader faults the pages in itself.
+  }
+}
+
+void segment_map::wake_prefetcher() {
+  wake_at_.store(UINT64_MAX);
+  wake_word_.fetch_add(1);
+  wake_word_.notify_one();
+}
+
+void segment_map::stop_prefetcher() {
+  if (!prefetcher_.joinable()) return;
+  stop_.store(true);
+  wake_prefetcher();
+  prefetcher_.join();
+}
+
+void segment_map::prefetch_loop(uint64_t from, size_t window) {
+#ifdef MADV_POPULATE_READ
+  constexpr size_t kStep = 1u << 20;      // pages mapped in per call
+  constexpr size_t kWakeStep = 4u << 20;  // the reader's progress between two rounds
+  const uint64_t end = round_up(size_, page_size());
+  const auto page_floor = [](uint64_t pos) { return pos / page_size() * page_size(); };
+  uint64_t mapped_to = page_floor(from), dropped_to = mapped_to;
+  while (!stop_.load() && mapped_to < end) {
+    uint64_t pos = pos_.load();
+    // Ahead: map pages in, up to a window ahead of the reader.
+    mapped_to = std::max(mapped_to, page_floor(pos));
+    if (mapped_to < end && mapped_to < pos + window) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kStep, end - mapped_to));
+      // Older kernels say EINVAL: then the pages fault in as they are touched.
+      if (::madvise(static_cast<char*>(base_) + mapped_to, n, MADV_POPULATE_READ) != 0 && errno == EINVAL) return;
+      mapped_to += n;
+      continue;
+    }
+    // Behind: drop the page-table entries of what the reader left a window
+    // behind, so that they are not all torn down at once when it is done
+    // (the pages stay in the page cache, and fault in again if touched).
+    uint64_t drop_to = pos > window ? page_floor(pos - window) : 0;
+    if (drop_to >= dropped_to + kWakeStep) {
+      (void)::madvise(static_cast<char*>(base_) + dropped_to, static_cast<size_t>(drop_to - dropped_to), MADV_DONTNEED);
+      dropped_to = drop_to;
+    }
+    // Sleep until the reader has moved on. (wake_at_ is stored before pos_
+    // is read again, and the reader stores pos_ before it reads wake_at_,
+    // so one of them sees the other.)
+    uint32_t word = wake_word_.load();
+    wake_at_.store(pos + kWakeStep);
+    if (pos_.load() < pos + kWakeStep && !stop_.load()) wake_word_.wait(word);
+  }
+#else
+  (void)from;
+  (void)window;
+#endif
+}
+
+}  // namespace kappa

@@ -1,0 +1,89 @@
+// Reading a segment file through a read-only memory map, and the one rule
+// that makes it safe: a mapped segment file never shrinks.
+//
+// The read path checks and hands out batches straight from the page cache
+// (no copy into a buffer). Touching a mapped page that a truncation removed
+// would kill the reader with SIGBUS, so:
+// - a reader maps a .log only while it holds a shared flock(2) on it
+//   (try_lock_segment_shared), and reads it with pread otherwise;
+// - everything that shrinks a .log in place (recovery cutting a torn tail,
+//   a job cutting its output back) goes through cut_segment_file, which
+//   truncates in place only when it can take that lock exclusively, and
+//   otherwise writes the shorter file under a new inode and renames it over
+//   the old name: a reader's mapping keeps the old inode, whole, and the
+//   reader moves to the new file when it sees the name point elsewhere.
+// Sealed segments are never shrunk at all (compaction and retention replace
+// or remove whole files), and appends only grow a file.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "io/file.h"
+#include "io/io_backend.h"
+#include "kappa/status.h"
+
+namespace kappa {
+
+// A shared flock on fd without waiting: false if a cutter holds it now
+// (then read the file without mapping it). Held until fd is closed.
+bool try_lock_segment_shared(int fd);
+
+// Cuts the segment file at `path` (open as *fd) to `size` bytes and syncs
+// it. In place when no reader has it mapped; else through a copy renamed
+// over it, and *fd is reopened on the new file.
+Status cut_segment_file(io_backend& io, unique_fd* fd, const std::string& path, uint64_t size);
+
+class segment_map {
+ public:
+  // Readable zero bytes after the mapped file bytes, for decoders that read
+  // a little past the end of a value (output_buffer::put_padded).
+  static constexpr size_t kTailPadding = 64;
+
+  segment_map() = default;
+  ~segment_map() { unmap(); }
+  segment_map(const segment_map&) = delete;
+  segment_map& operator=(const segment_map&) = delete;
+
+  // Maps the first `size` bytes of fd (REQUIRES: the caller holds a shared
+  // lock on it, and size <= its length). Replaces any earlier mapping: its
+  // pointers become invalid.
+  Status map(int fd, uint64_t size, const std::string& path);
+  void unmap();
+  bool mapped() const { return base_ != nullptr; }
+  const char* data() const { return static_cast<const char*>(base_); }
+  uint64_t size() const { return size_; }
+
+  // Maps the file's pages in on a thread of its own, up to `window` bytes
+  // ahead of the position the reader reports with advance(), so that the
+  // reader's thread does not stop at a page fault every few pages (on a
+  // virtual machine they cost as much as copying the data). Runs until
+  // the end of the mapping or unmap(). Best effort: without it, or if
+  // the kernel refuses, the pages fault in as they are touched.
+  void prefetch_ahead(uint64_t from, size_t window);
+  // The reader has got to file position pos (cheap: an atomic store and
+  // a compare, a wake-up only when the prefetcher waits for it).
+  void advance(uint64_t pos) {
+    pos_.store(pos);
+    if (pos >= wake_at_.load()) wake_prefetcher();
+  }
+
+ private:
+  void stop_prefetcher();
+  void wake_prefetcher();
+  void prefetch_loop(uint64_t from, size_t window);
+
+  void* base_ = nullptr;
+  size_t reserved_ = 0;  // bytes of address space, file pages and zero tail
+  uint64_t size_ = 0;
+  std::thread prefetcher_;
+  std::atomic<uint64_t> pos_{0};                // the reader's file position
+  std::atomic<uint64_t> wake_at_{UINT64_MAX};  // wake the prefetcher when pos_ gets here
+  std::atomic<uint32_t> wake_word_{0};          // what it waits on
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace kappa
