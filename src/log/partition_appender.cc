@@ -10,6 +10,7 @@
 
 #include "io/file.h"
 #include "io/io_backend.h"
+#include "io/sync_files.h"
 #include "kappa/log.h"
 #include "log/partition_lock.h"
 #include "log/record_batch.h"
@@ -251,6 +252,25 @@ Status partition_appender::sync() {
   Status st = impl_->io->sync(impl_->log_fd.get());
   if (!st.ok()) impl_->failed = st.with_context(impl_->name);
   return impl_->failed;
+}
+Status partition_appender::sync_all(std::span<partition_appender* const> appenders) {
+  std::vector<int> fds;
+  std::vector<impl*> synced;
+  for (partition_appender* a : appenders) {
+    if (!a || !a->impl_->active) continue;
+    KAPPA_RETURN_IF_ERROR(a->flush());
+    fds.push_back(a->impl_->log_fd.get());
+    synced.push_back(a->impl_.get());
+  }
+  std::vector<int> errs;
+  sync_files(fds, &errs);
+  Status first;
+  for (size_t i = 0; i < synced.size(); i++) {
+    if (errs[i] == 0) continue;
+    synced[i]->failed = Status::FromErrno("fdatasync", errs[i]).with_context(synced[i]->name);
+    if (first.ok()) first = synced[i]->failed;
+  }
+  return first;
 }
 Status partition_appender::open_now() { return impl_->ensure_active().with_context(impl_->name); }
 
