@@ -8,10 +8,15 @@ data (DESIGN.md, "Performance approach"):
   kappa     kappa --data-dir D produce clicks < FILE  (durable append, fresh D)
   baseline  cat D/topics/clicks-0/*.log > /dev/null   (read the segments, warm cache)
   kappa     kappa --data-dir D consume clicks --from earliest > /dev/null
+  kappa     kappa produce keyed --key-field user_id < FILE, into a topic of
+            1 and of --many-partitions (1,000) partitions: the first produce
+            (which creates every partition's files) and a second one (appends)
 
-Targets (from the issue): produce <= 1.3 x (cp + sync) and >= 2 M records/s;
+Targets (from the issues): produce <= 1.3 x (cp + sync) and >= 2 M records/s;
 consume <= 2 x cat of the segment files; peak RSS of produce and consume
-<= 64 MiB (ru_maxrss of the child, from os.wait4).
+<= 64 MiB (ru_maxrss of the child, from os.wait4). The many-partitions rows
+have no target: they show what 1,000 partitions add to a keyed produce (every
+partition is fdatasynced at exit, all in flight at once).
 
 Input is `gen_clicks.py N` (tools/gen_clicks.py), generated once and
 cached in the work directory. Every measurement is repeated --repeat times and
@@ -345,6 +350,8 @@ def parse_args(argv):
     ap.add_argument("--no-prefault", action="store_true",
                     help="do not touch fresh memory before each timed command "
                          "(see prefault() for why it is done)")
+    ap.add_argument("--many-partitions", type=int, default=1000, metavar="N",
+                    help="partitions of the keyed many-partitions case (0 skips it; default 1000)")
     ap.add_argument("--no-verify", action="store_true",
                     help="skip the byte-for-byte check of consume's output")
     ap.add_argument("--gen", default=str(DEFAULT_GEN),
@@ -358,6 +365,8 @@ def parse_args(argv):
         ap.error("--records must be at least 1")
     if a.repeat < 1:
         ap.error("--repeat must be at least 1")
+    if a.many_partitions < 0 or a.many_partitions == 1:
+        ap.error("--many-partitions must be 0 (skip) or at least 2")
     kappa = Path(a.kappa)
     if not kappa.is_absolute():
         kappa = (REPO_ROOT / kappa) if not kappa.exists() else kappa.resolve()
@@ -443,6 +452,30 @@ def bench(a, work):
         log(f"repeat {r + 1}/{a.repeat}: cat {t_cat:.3f} s, "
             f"consume {t:.3f} s, {fmt_mib(rss)}")
 
+    # (5) A keyed produce over many partitions against one partition: the
+    # first produce into a fresh topic, then a second that appends.
+    keyed = {}
+    for r in range(a.repeat if a.many_partitions > 0 else 0):
+        for parts in (1, a.many_partitions):
+            d = work / f"kappa-keyed-{parts}"
+            drop_path(d)
+            subprocess.run([str(kappa), "--data-dir", str(d), "topic", "create", "keyed",
+                            "--partitions", str(parts), "--config", "retention.ms=-1"],
+                           env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            sync_all()
+            for phase in ("first", "append"):
+                settle()
+                with open(data, "rb") as stdin:
+                    t, _, _ = run_measured(
+                        [kappa, "--data-dir", str(d), "produce", "keyed", "--key-field", "user_id"],
+                        stdin=stdin, env=env, what=f"kappa produce ({parts} partitions)", timeout=a.timeout)
+                keyed.setdefault((parts, phase), []).append(t)
+            drop_path(d)
+        log(f"repeat {r + 1}/{a.repeat}: keyed produce, 1 partition "
+            f"{keyed[(1, 'first')][-1]:.3f} s then {keyed[(1, 'append')][-1]:.3f} s; "
+            f"{a.many_partitions} partitions {keyed[(a.many_partitions, 'first')][-1]:.3f} s "
+            f"then {keyed[(a.many_partitions, 'append')][-1]:.3f} s")
+
     verified = None
     if not a.no_verify:
         ok, msg = verify_consume(kappa, data_dir, data, env, a.timeout)
@@ -466,6 +499,8 @@ def bench(a, work):
         "verify": verified, "prefault": not a.no_prefault,
         "rss_method": "own" if SUBREAPER else "includes harness",
         "launch_floor_s": floor_s, "launch_floor_rss_kib": floor_kib,
+        "many_partitions": a.many_partitions,
+        "keyed_s": {f"{parts}:{phase}": min(v) for (parts, phase), v in keyed.items()},
     }
 
 
@@ -535,6 +570,19 @@ def report(res):
         floor_note += (" (no PR_SET_CHILD_SUBREAPER here: RSS values include "
                        "the harness's own, so they are upper bounds)")
     out.append(floor_note)
+    many = res["many_partitions"]
+    ks = res["keyed_s"]
+    if ks:
+        out.append("")
+        out.append(f"Keyed produce (`--key-field user_id`), 1 partition against {many}, best of {res['repeat']}:")
+        out.append("")
+        out.append(f"| produce | 1 partition s | {many} partitions s | ratio | added per partition |")
+        out.append("|---|---:|---:|---:|---:|")
+        for phase, what in (("first", "into a new topic (creates the files)"), ("append", "appending")):
+            one, lots = ks[f"1:{phase}"], ks[f"{many}:{phase}"]
+            out.append(f"| {what} | {one:.3f} | {lots:.3f} | {lots / one:.1f}× "
+                       f"| {(lots - one) / max(many - 1, 1) * 1e3:.2f} ms |")
+        out.append("")
     if verify is not None:
         out.append(f"- consume output check: {verify['message']} — "
                    f"pass? {yn(verify['ok'])}")

@@ -117,8 +117,9 @@ int consume(const consume_opts& o, context& ctx) {
       return fail(Status::NotFound("offset " + std::to_string(f.v) + " of " + partition_name(topic, p) +
                                    " is below its log start offset " + std::to_string(start) +
                                    (o.archive ? " (including the archive tier)"
-                                    : dd->archive_dir(t.value(), p).empty() ? " (older records were removed by retention)"
-                                                                             : " (older records were moved to the archive tier)") +
+                                    : dd->archive_dir(t.value(), p).empty()
+                                        ? " (older records were removed by retention)"
+                                        : " (older records were moved to the archive tier)") +
                                    "; " + hint));
     }
     if (c != committed.end())

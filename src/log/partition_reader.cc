@@ -32,8 +32,6 @@ static constexpr size_t kIndexLimit = 64u << 20;
 // Map a segment when at least this much of it is there to read: below it,
 // or for what a follower finds appended, one pread costs less than a map.
 static constexpr uint64_t kMapMin = 1u << 20;
-// How far ahead of the reader the prefetch thread maps pages in.
-static constexpr size_t kPrefetchWindow = 16u << 20;
 static_assert(kTailPadding <= segment_map::kTailPadding);
 
 struct partition_reader::impl {
@@ -50,9 +48,9 @@ struct partition_reader::impl {
     bool archived;
   };
   std::vector<segment_ref> segs;
-  size_t seg = 0;            // index into segs of the open segment (as last listed)
-  int64_t open_base = 0;     // base offset of the open segment
-  int64_t open_next = 0;     // the offset after the last batch seen in it
+  size_t seg = 0;                      // index into segs of the open segment (as last listed)
+  int64_t open_base = 0;               // base offset of the open segment
+  int64_t open_next = 0;               // the offset after the last batch seen in it
   int64_t gap_from = -1, gap_to = -1;  // removed under the reader, not yet reported
   unique_fd fd;
   std::string seg_path;
@@ -151,7 +149,7 @@ struct partition_reader::impl {
   }
 
   void start_prefetch() {
-    if (opts.prefetch && len - cur >= kMapMin) map.prefetch_ahead(cur, kPrefetchWindow);
+    if (opts.prefetch && len - cur >= kMapMin) map.prefetch_ahead(cur);
   }
 
   std::string path_of(size_t i, const char* suffix) const {

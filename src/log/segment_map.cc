@@ -75,6 +75,8 @@ Status segment_map::map(int fd, uint64_t size, const std::string& path) {
   base_ = area;
   reserved_ = total;
   size_ = size;
+  dropped_to_ = 0;
+  drop_at_ = 2 * kWindow;
   return Status::OK();
 }
 
@@ -86,13 +88,24 @@ void segment_map::unmap() {
   size_ = 0;
 }
 
-void segment_map::prefetch_ahead(uint64_t from, size_t window) {
+bool segment_map::drop_behind(uint64_t pos) {
+  // Only whole steps, so that it costs one call per few megabytes.
+  constexpr size_t kStep = 2u << 20;
+  if (pos < dropped_to_ + kWindow + kStep) return false;
+  uint64_t to = (pos - kWindow) / page_size() * page_size();
+  (void)::madvise(static_cast<char*>(base_) + dropped_to_, static_cast<size_t>(to - dropped_to_), MADV_DONTNEED);
+  dropped_to_ = to;
+  drop_at_ = to + kWindow + kStep;
+  return true;
+}
+
+void segment_map::prefetch_ahead(uint64_t from) {
   stop_prefetcher();
   if (!base_ || from >= size_) return;
   pos_.store(from);
   stop_.store(false);
   try {
-    prefetcher_ = std::thread([this, from, window] { prefetch_loop(from, window); });
+    prefetcher_ = std::thread([this, from] { prefetch_loop(from); });
   } catch (const std::system_error&) {
     // No thread (a process limit): the reader faults the pages in itself.
   }
@@ -111,31 +124,22 @@ void segment_map::stop_prefetcher() {
   prefetcher_.join();
 }
 
-void segment_map::prefetch_loop(uint64_t from, size_t window) {
+void segment_map::prefetch_loop(uint64_t from) {
 #ifdef MADV_POPULATE_READ
   constexpr size_t kStep = 1u << 20;      // pages mapped in per call
-  constexpr size_t kWakeStep = 4u << 20;  // the reader's progress between two rounds
+  constexpr size_t kWakeStep = 2u << 20;  // the reader's progress between two rounds
   const uint64_t end = round_up(size_, page_size());
-  const auto page_floor = [](uint64_t pos) { return pos / page_size() * page_size(); };
-  uint64_t mapped_to = page_floor(from), dropped_to = mapped_to;
+  uint64_t mapped_to = from / page_size() * page_size();
   while (!stop_.load() && mapped_to < end) {
     uint64_t pos = pos_.load();
-    // Ahead: map pages in, up to a window ahead of the reader.
-    mapped_to = std::max(mapped_to, page_floor(pos));
-    if (mapped_to < end && mapped_to < pos + window) {
+    (void)drop_behind(pos);
+    mapped_to = std::max(mapped_to, pos / page_size() * page_size());
+    if (mapped_to < pos + kWindow) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(kStep, end - mapped_to));
       // Older kernels say EINVAL: then the pages fault in as they are touched.
       if (::madvise(static_cast<char*>(base_) + mapped_to, n, MADV_POPULATE_READ) != 0 && errno == EINVAL) return;
       mapped_to += n;
       continue;
-    }
-    // Behind: drop the page-table entries of what the reader left a window
-    // behind, so that they are not all torn down at once when it is done
-    // (the pages stay in the page cache, and fault in again if touched).
-    uint64_t drop_to = pos > window ? page_floor(pos - window) : 0;
-    if (drop_to >= dropped_to + kWakeStep) {
-      (void)::madvise(static_cast<char*>(base_) + dropped_to, static_cast<size_t>(drop_to - dropped_to), MADV_DONTNEED);
-      dropped_to = drop_to;
     }
     // Sleep until the reader has moved on. (wake_at_ is stored before pos_
     // is read again, and the reader stores pos_ before it reads wake_at_,
@@ -146,7 +150,6 @@ void segment_map::prefetch_loop(uint64_t from, size_t window) {
   }
 #else
   (void)from;
-  (void)window;
 #endif
 }
 

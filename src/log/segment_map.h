@@ -42,6 +42,12 @@ class segment_map {
   // Readable zero bytes after the mapped file bytes, for decoders that read
   // a little past the end of a value (output_buffer::put_padded).
   static constexpr size_t kTailPadding = 64;
+  // Pages further than this behind the reader are dropped from the mapping
+  // as it goes (they stay in the page cache and come back if touched), so a
+  // long sequential read keeps a bounded resident set and the process does
+  // not tear down a whole segment's page tables at once at the end. The
+  // prefetcher maps pages in this far ahead of the reader.
+  static constexpr size_t kWindow = 4u << 20;
 
   segment_map() = default;
   ~segment_map() { unmap(); }
@@ -57,32 +63,40 @@ class segment_map {
   const char* data() const { return static_cast<const char*>(base_); }
   uint64_t size() const { return size_; }
 
-  // Maps the file's pages in on a thread of its own, up to `window` bytes
-  // ahead of the position the reader reports with advance(), so that the
-  // reader's thread does not stop at a page fault every few pages (on a
-  // virtual machine they cost as much as copying the data). Runs until
-  // the end of the mapping or unmap(). Best effort: without it, or if
-  // the kernel refuses, the pages fault in as they are touched.
-  void prefetch_ahead(uint64_t from, size_t window);
+  // Maps the file's pages in on a thread of its own, up to kWindow bytes
+  // ahead of the position the reader reports with advance(), and drops
+  // those behind, so that the reader's thread does not stop at a page
+  // fault every few pages (on a virtual machine they cost as much as
+  // copying the data). Runs until the end of the mapping or unmap(). Best
+  // effort: without it, or if the kernel refuses, the pages fault in as
+  // they are touched.
+  void prefetch_ahead(uint64_t from);
   // The reader has got to file position pos (cheap: an atomic store and
-  // a compare, a wake-up only when the prefetcher waits for it).
+  // two compares; a wake-up only when the prefetcher waits for it).
   void advance(uint64_t pos) {
     pos_.store(pos);
-    if (pos >= wake_at_.load()) wake_prefetcher();
+    if (pos >= wake_at_.load())
+      wake_prefetcher();
+    else if (!prefetcher_.joinable() && pos >= drop_at_)  // else the prefetcher drops
+      drop_behind(pos);
   }
 
  private:
   void stop_prefetcher();
   void wake_prefetcher();
-  void prefetch_loop(uint64_t from, size_t window);
+  void prefetch_loop(uint64_t from);
+  // Drops the pages more than kWindow behind pos; true if it dropped any.
+  bool drop_behind(uint64_t pos);
 
   void* base_ = nullptr;
   size_t reserved_ = 0;  // bytes of address space, file pages and zero tail
   uint64_t size_ = 0;
+  uint64_t dropped_to_ = 0;  // pages below it were dropped
+  uint64_t drop_at_ = 0;     // the reader drops more when it gets here
   std::thread prefetcher_;
-  std::atomic<uint64_t> pos_{0};                // the reader's file position
+  std::atomic<uint64_t> pos_{0};               // the reader's file position
   std::atomic<uint64_t> wake_at_{UINT64_MAX};  // wake the prefetcher when pos_ gets here
-  std::atomic<uint32_t> wake_word_{0};          // what it waits on
+  std::atomic<uint32_t> wake_word_{0};         // what it waits on
   std::atomic<bool> stop_{false};
 };
 

@@ -37,15 +37,16 @@ Status truncate_partition(io_backend& io, const std::string& dir, const std::str
   uint64_t cut = UINT64_MAX;
   Status straddle;
   KAPPA_ASSIGN_OR_RETURN(
-      scan_stop stop, scan_segment(io, fd.get(), 0, max_batch_bytes, [&](const batch_header& h, const char*, uint64_t pos) {
+      scan_stop stop,
+      scan_segment(io, fd.get(), 0, max_batch_bytes, [&](const batch_header& h, const char*, uint64_t pos) {
         if (h.base_offset >= end_offset) {
           cut = pos;
           return false;
         }
         if (h.last_offset() >= end_offset) {
           straddle = Status::Invalid("cannot cut " + what + " back to offset " + std::to_string(end_offset) +
-                                     ": it falls inside the batch of offsets " + std::to_string(h.base_offset) +
-                                     ".." + std::to_string(h.last_offset()));
+                                     ": it falls inside the batch of offsets " + std::to_string(h.base_offset) + ".." +
+                                     std::to_string(h.last_offset()));
           return false;
         }
         return true;

@@ -15,6 +15,9 @@
 //   cleaner-offset-checkpoint       compaction progress (below)
 //   <base>.log.cleaned etc.         a compacted segment being swapped in, and
 //   <base>.swap                     the segments it replaces (below)
+//   <base>.log.cutting              a .log cut shorter while a reader had it
+//                                   mapped: the shorter copy, renamed over the
+//                                   .log when complete (src/log/segment_map.h)
 //
 // ARCHIVE DIRECTORY (topic config archive.dir)   ARCHIVE/<topic>-<partition>/
 //   Segments that left retention, moved with their two indexes, same names
