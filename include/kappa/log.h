@@ -42,6 +42,9 @@ struct partition_options {
   // that needs more). A writer of many partitions passes a smaller one to
   // keep its memory bounded.
   size_t write_buffer_bytes = 512u << 10;
+  // Appenders: compress each batch's records with this codec (kcat's -z).
+  // A batch that would not shrink is written uncompressed.
+  kappa::codec compression = kappa::codec::none;
 
   // Retention and compaction (kappa/retention.h applies them).
   int64_t retention_ms = 7ll * 24 * 3600 * 1000;  // retention.ms, -1 = forever

@@ -20,6 +20,10 @@ struct bytes_view {
   static bytes_view of(std::string_view s) { return {s.data(), static_cast<int32_t>(s.size())}; }
 };
 
+// How a batch's records are compressed: Kafka's codecs, numbered as in the
+// RecordBatch attributes (bits 0-2). Readers handle them all.
+enum class codec : uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
+
 // One record header: a string key and a nullable value.
 struct record_header {
   std::string_view key;

@@ -216,9 +216,10 @@ Result<budget_report> data_dir::enforce_budget(bool wait) {
 }
 
 Result<std::unique_ptr<partition_appender>> data_dir::open_appender(const topic_meta& t, int32_t partition,
-                                                                    size_t write_buffer_bytes) {
+                                                                    size_t write_buffer_bytes, codec compression) {
   partition_options o = options(t, partition);
   if (write_buffer_bytes > 0) o.write_buffer_bytes = write_buffer_bytes;
+  o.compression = compression;
   KAPPA_RETURN_IF_ERROR(ensure_created());
   if (!maintenance_) maintenance_ = std::make_shared<background_maintenance>(this);
   // Under a disk budget, write in pieces small against it, so the budget

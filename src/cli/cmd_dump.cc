@@ -50,31 +50,37 @@ int dump(const std::string& path) {
   if (!fd.ok()) return fail(fd.status());
   std::printf("Log starting offset: %lld\n", (long long)b);
   auto io = make_io_backend();
-  auto stop = scan_segment(
-      *io, fd->get(), 0, readable_batch_limit(1u << 30), [&](const batch_header& h, const char* p, uint64_t pos) {
-        std::printf(
-            "baseOffset: %lld lastOffset: %lld count: %d baseSequence: %d lastSequence: %d producerId: %lld "
-            "producerEpoch: %d partitionLeaderEpoch: %d isTransactional: %s isControl: %s position: %llu "
-            "CreateTime: %lld size: %zu magic: %d compresscodec: none crc: %u isvalid: true\n",
-            (long long)h.base_offset, (long long)h.last_offset(), h.record_count, h.base_sequence, h.base_sequence,
-            (long long)h.producer_id, h.producer_epoch, h.leader_epoch,
-            (h.attributes & format::kTransactionalFlag) ? "true" : "false",
-            (h.attributes & format::kControlFlag) ? "true" : "false", (unsigned long long)pos,
-            (long long)h.max_timestamp, h.total_size(), h.magic, h.crc);
-        record_iterator it(h, p);
-        record_view r;
-        while (it.next(&r) == 1) {
-          std::printf("| offset: %lld CreateTime: %lld keySize: %d valueSize: %d sequence: -1 headerKeys: [",
-                      (long long)r.offset, (long long)r.timestamp, r.key.size, r.value.size);
-          record_header hd;
-          for (int32_t i = 0; record_header_at(r, i, &hd); i++)
-            std::printf("%s%.*s", i ? "," : "", (int)hd.key.size(), hd.key.data());
-          std::printf("]");
-          if (!r.key.is_null()) std::printf(" key: %.*s", r.key.size, r.key.data);
-          std::printf(" payload: %.*s\n", r.value.is_null() ? 0 : r.value.size, r.value.is_null() ? "" : r.value.data);
-        }
-        return true;
-      });
+  const size_t max_batch = readable_batch_limit(1u << 30);
+  batch_records recs;
+  auto stop = scan_segment(*io, fd->get(), 0, max_batch, [&](const batch_header& h, const char* p, uint64_t pos) {
+    std::printf(
+        "baseOffset: %lld lastOffset: %lld count: %d baseSequence: %d lastSequence: %d producerId: %lld "
+        "producerEpoch: %d partitionLeaderEpoch: %d isTransactional: %s isControl: %s position: %llu "
+        "CreateTime: %lld size: %zu magic: %d compresscodec: %s crc: %u isvalid: true\n",
+        (long long)h.base_offset, (long long)h.last_offset(), h.record_count, h.base_sequence, h.base_sequence,
+        (long long)h.producer_id, h.producer_epoch, h.leader_epoch,
+        (h.attributes & format::kTransactionalFlag) ? "true" : "false",
+        (h.attributes & format::kControlFlag) ? "true" : "false", (unsigned long long)pos, (long long)h.max_timestamp,
+        h.total_size(), h.magic, codec_name(h.attributes & format::kCompressionMask), h.crc);
+    Status ds = recs.open(h, p, max_batch);
+    if (!ds.ok()) {
+      std::printf("| %s\n", ds.message().c_str());
+      return true;
+    }
+    record_iterator it = recs.iterator(h);
+    record_view r;
+    while (it.next(&r) == 1) {
+      std::printf("| offset: %lld CreateTime: %lld keySize: %d valueSize: %d sequence: -1 headerKeys: [",
+                  (long long)r.offset, (long long)r.timestamp, r.key.size, r.value.size);
+      record_header hd;
+      for (int32_t i = 0; record_header_at(r, i, &hd); i++)
+        std::printf("%s%.*s", i ? "," : "", (int)hd.key.size(), hd.key.data());
+      std::printf("]");
+      if (!r.key.is_null()) std::printf(" key: %.*s", r.key.size, r.key.data);
+      std::printf(" payload: %.*s\n", r.value.is_null() ? 0 : r.value.size, r.value.is_null() ? "" : r.value.data);
+    }
+    return true;
+  });
   if (!stop.ok()) return fail(stop.status());
   if (stop->state == batch_state::corrupt) {
     return fail(

@@ -9,6 +9,7 @@
 #include "adapters/progress.h"
 #include "cli/cli_common.h"
 #include "kappa/catalog.h"
+#include "log/compression.h"
 #include "log/topic_name.h"
 #include "util/murmur2.h"
 
@@ -16,7 +17,7 @@ namespace kappa::cli {
 namespace {
 
 struct produce_opts {
-  std::string topic, key_delim, key_field, ts_field, on_error = "fail";
+  std::string topic, key_delim, key_field, ts_field, on_error = "fail", compression = "none";
   int32_t partition = -1;
   bool null_empty = false, no_create = false;
   int64_t linger_ms = 5;
@@ -60,7 +61,7 @@ class producer {
       if (o_.partition >= 0 && p != o_.partition) continue;
       // Takes every lock now (a second writer fails at once); each
       // partition is recovered and opened on its first record.
-      auto a = dd_.open_appender(t_, p, write_buffer_bytes());
+      auto a = dd_.open_appender(t_, p, write_buffer_bytes(), compression());
       if (!a.ok()) return fail(a.status());
       appenders_[static_cast<size_t>(p)] = std::move(a.value());
     }
@@ -166,6 +167,12 @@ class producer {
     return std::clamp<size_t>(kBudget / (2 * writers), 16u << 10, 512u << 10);
   }
 
+  // -z: checked by the option parser, so always one of the names.
+  codec compression() const {
+    auto c = parse_codec(o_.compression);
+    return c.ok() ? c.value() : codec::none;
+  }
+
   // Kafka's sticky partitioner: keyless records go to one partition until
   // its batch closes, then to the next.
   int32_t sticky_partition() {
@@ -185,7 +192,7 @@ class producer {
     }
     if (!dlq_topic_.name.empty()) {
       if (!dlq_) {
-        auto a = dd_.open_appender(dlq_topic_, 0);
+        auto a = dd_.open_appender(dlq_topic_, 0, 0, compression());
         if (!a.ok()) return fail(a.status());
         dlq_ = std::move(a.value());
       }
@@ -293,6 +300,10 @@ void add_produce(CLI::App& app, context& ctx) {
   cmd->add_option("--linger-ms", o.linger_ms, "longest a record waits for its batch when stdin is slow")
       ->check(CLI::Range(0, 3600000));
   cmd->add_flag("--no-create", o.no_create, "fail if the topic does not exist");
+  cmd->add_option("-z,--compression", o.compression,
+                  "compress each batch (as kcat -z): none|gzip|snappy|lz4|zstd; every reader of the log reads them")
+      ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}))
+      ->capture_default_str();
   cmd->callback([&] {
     ctx.run = [&]() -> int {
       Status st = validate_topic_name(o.topic);

@@ -19,6 +19,7 @@ namespace {
 struct verifier {
   io_backend& io;
   size_t max_batch;
+  batch_records recs;  // decompressed records of the batch being checked
   int problems = 0;
 
   void problem(const std::string& what) {
@@ -37,7 +38,23 @@ struct verifier {
     }
     std::map<uint64_t, std::pair<int64_t, int64_t>> starts;  // position -> [base, last]
     int64_t next = base;
-    auto stop = scan_segment(io, fd->get(), 0, max_batch, [&](const batch_header& h, const char*, uint64_t pos) {
+    auto stop = scan_segment(io, fd->get(), 0, max_batch, [&](const batch_header& h, const char* b, uint64_t pos) {
+      // A compressed batch's CRC covers the compressed bytes: its records
+      // must also decompress and decode.
+      if (h.attributes & format::kCompressionMask) {
+        Status st = recs.open(h, b, max_batch);
+        record_iterator it = recs.iterator(h);
+        record_view r;
+        int32_t n = 0;
+        int rc = 0;
+        while (st.ok() && (rc = it.next(&r)) == 1) n++;
+        if (!st.ok() || rc < 0 || n != h.record_count)
+          problem(pname + ": segment " + log + ": batch at position " + std::to_string(pos) + " (offsets " +
+                  std::to_string(h.base_offset) + ".." + std::to_string(h.last_offset()) + "): " +
+                  (!st.ok() ? st.message()
+                   : rc < 0 ? std::string("malformed record: ") + it.error()
+                            : std::to_string(n) + " records where the header says " + std::to_string(h.record_count)));
+      }
       if (h.base_offset < next) {
         problem(pname + ": segment " + log + ": batch at position " + std::to_string(pos) + " has base offset " +
                 std::to_string(h.base_offset) + ", below the previous batch's end " + std::to_string(next));
@@ -122,7 +139,7 @@ int verify(context& ctx, const std::string& only) {
     topics = ts.value();
   }
   auto io = make_io_backend();
-  verifier v{*io, 0};
+  verifier v{*io, 0, {}};
   for (const auto& t : topics) {
     v.max_batch = readable_batch_limit(t.config.partition().max_message_bytes);
     for (int32_t p = 0; p < t.partitions; p++) {

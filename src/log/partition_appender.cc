@@ -45,8 +45,9 @@ struct partition_appender::impl {
   size_t batch_target = kBatchTarget;
   size_t max_batch = 0;
   uint64_t batches_closed = 0;
-  bool roll_requested = false;  // by the observer (the data dir's disk budget)
-  Status failed;                // the first write or sync error, sticky
+  std::vector<char> compressed;  // scratch of compress_batch
+  bool roll_requested = false;   // by the observer (the data dir's disk budget)
+  Status failed;                 // the first write or sync error, sticky
 
   bool active = false;
   Status activate();
@@ -139,6 +140,9 @@ struct partition_appender::impl {
     batch_open = false;
     if (builder.empty()) return Status::OK();
     size_t n = builder.finish();
+    if (opts.compression != codec::none) {
+      KAPPA_ASSIGN_OR_RETURN(n, compress_batch(bufs[cur].data() + batch_start, n, opts.compression, &compressed));
+    }
     bool too_big = seg.size + n > opts.segment_bytes;
     bool too_old = seg.first_batch_max_ts >= 0 && builder.max_timestamp() - seg.first_batch_max_ts > opts.segment_ms;
     bool offsets_overflow = builder.last_offset() - seg.base_offset > INT32_MAX;

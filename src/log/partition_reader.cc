@@ -74,7 +74,8 @@ struct partition_reader::impl {
   bool ahead = false;  // a read of the next chunk is in flight
   uint64_t ahead_pos = 0;
   bool in_batch = false;
-  record_iterator it{batch_header{}, nullptr};
+  record_iterator it{batch_header{}, nullptr, nullptr};
+  batch_records records;          // the decompressed records of a compressed batch
   uint64_t batch_pos = 0;         // file position of the batch being iterated
   int64_t target = 0;             // skip records below this offset
   int64_t ts_target = INT64_MIN;  // skip records until one has timestamp >= this
@@ -361,7 +362,19 @@ struct partition_reader::impl {
           position = std::max(position, h.last_offset() + 1);
           continue;
         }
-        it = record_iterator(h, buf + (batch_pos - buf_pos));
+        const char* batch = buf + (batch_pos - buf_pos);
+        if (h.attributes & format::kCompressionMask) {
+          // A producer's compressed batch (stored as it came): its records
+          // are read from a decompressed copy.
+          Status ds = records.open(h, batch, max_batch);
+          if (!ds.ok()) {
+            KAPPA_RETURN_IF_ERROR(corrupt_at(batch_pos, ds.message()));
+            return status::corrupt;
+          }
+          it = records.iterator(h);
+        } else {
+          it = record_iterator(h, batch);
+        }
         in_batch = true;
         continue;
       }

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "log/compression.h"
 #include "util/big_endian.h"
 #include "util/crc32c.h"
 #include "util/varint.h"
@@ -64,17 +65,19 @@ batch_state check_batch(const char* p, size_t avail, size_t max_batch_bytes, bat
            ")";
     return batch_state::corrupt;
   }
-  if ((h->attributes & kCompressionMask) != 0) {
-    *why = "compressed batches (codec " + std::to_string(h->attributes & kCompressionMask) +
-           ") are not supported by kappa";
+  if ((h->attributes & kCompressionMask) > static_cast<int>(codec::zstd)) {
+    *why = "unknown compression codec " + std::to_string(h->attributes & kCompressionMask);
     return batch_state::corrupt;
   }
   return batch_state::ok;
 }
 
 record_iterator::record_iterator(const batch_header& h, const char* batch_start)
-    : p_(batch_start + kBatchHeaderSize),
-      end_(batch_start + h.total_size()),
+    : record_iterator(h, batch_start + kBatchHeaderSize, batch_start + h.total_size()) {}
+
+record_iterator::record_iterator(const batch_header& h, const char* records, const char* records_end)
+    : p_(records),
+      end_(records_end),
       base_offset_(h.base_offset),
       base_timestamp_(h.base_timestamp),
       remaining_(h.record_count) {}
@@ -207,6 +210,42 @@ size_t batch_builder::finish() {
   be::store32(h + kBaseSequenceOffset, static_cast<uint32_t>(kNoSequence));
   be::store32(h + kRecordCountOffset, static_cast<uint32_t>(count_));
   be::store32(h + kCrcOffset, crc32c(h + kCrcCoveredStart, total - kCrcCoveredStart));
+  return total;
+}
+
+size_t decompressed_batch_limit(size_t max_batch_bytes) { return std::max<size_t>(64u << 20, 32 * max_batch_bytes); }
+
+Status batch_records::open(const batch_header& h, const char* batch, size_t max_batch_bytes) {
+  int bits = h.attributes & kCompressionMask;
+  const char* records = batch + kBatchHeaderSize;
+  size_t n = h.total_size() - kBatchHeaderSize;
+  if (bits == 0) {
+    begin_ = records;
+    end_ = records + n;
+    return Status::OK();
+  }
+  size_t size = 0;
+  Status st = decompress(static_cast<codec>(bits), records, n, decompressed_batch_limit(max_batch_bytes), &buf_, &size);
+  if (!st.ok()) return st;
+  begin_ = buf_.data();
+  end_ = buf_.data() + size;
+  return Status::OK();
+}
+
+Result<size_t> compress_batch(char* batch, size_t size, codec c, std::vector<char>* scratch) {
+  if (c == codec::none || size <= kBatchHeaderSize) return size;
+  scratch->clear();
+  KAPPA_RETURN_IF_ERROR(compress(c, batch + kBatchHeaderSize, size - kBatchHeaderSize, scratch));
+  // Kept uncompressed when compression would not make it smaller (random
+  // bytes): still a valid batch, and never larger than its limit.
+  if (scratch->size() >= size - kBatchHeaderSize) return size;
+  std::memcpy(batch + kBatchHeaderSize, scratch->data(), scratch->size());
+  size_t total = kBatchHeaderSize + scratch->size();
+  uint16_t attributes =
+      static_cast<uint16_t>((be::load16(batch + kAttributesOffset) & ~kCompressionMask) | static_cast<uint16_t>(c));
+  be::store16(batch + kAttributesOffset, attributes);
+  be::store32(batch + kBatchLengthOffset, static_cast<uint32_t>(total - kLogOverhead));
+  be::store32(batch + kCrcOffset, crc32c(batch + kCrcCoveredStart, total - kCrcCoveredStart));
   return total;
 }
 

@@ -7,9 +7,12 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "kappa/log/format.h"
 #include "kappa/record.h"
+#include "kappa/status.h"
+#include "log/compression.h"
 #include "util/varint.h"
 
 namespace kappa {
@@ -56,7 +59,10 @@ bool parse_batch_header(const char* p, size_t avail, batch_header* h);
 // check_batch() and its bytes stay live while the iterator is used.
 class record_iterator {
  public:
+  // Over the records of an uncompressed batch.
   record_iterator(const batch_header& h, const char* batch_start);
+  // Over a batch's records section held elsewhere (batch_records).
+  record_iterator(const batch_header& h, const char* records, const char* records_end);
   // 1: *out holds the next record; 0: no more; -1: a record is malformed
   // (only possible if the CRC matched damaged bytes) — see error().
   int next(record_view* out);
@@ -105,6 +111,35 @@ size_t record_iterator::next_values(int64_t* offsets, bytes_view* values, size_t
   remaining_ -= static_cast<int32_t>(i);
   return i;
 }
+
+// The records section of a checked batch, decompressed when the batch is
+// compressed (codecs: log/compression.h). Keep one per reader: its buffer
+// is reused, so decompressing costs an allocation only when a batch is
+// larger than any before it.
+class batch_records {
+ public:
+  // REQUIRES: the batch passed check_batch(); an uncompressed one's bytes
+  // stay live while its records are read. Corruption, naming the codec, if
+  // a compressed one cannot be decompressed.
+  Status open(const batch_header& h, const char* batch, size_t max_batch_bytes);
+  record_iterator iterator(const batch_header& h) const { return record_iterator(h, begin_, end_); }
+  const char* begin() const { return begin_; }
+  const char* end() const { return end_; }
+
+ private:
+  std::vector<char> buf_;
+  const char* begin_ = nullptr;
+  const char* end_ = nullptr;
+};
+
+// The most a batch of at most max_batch_bytes may decompress to (a bound
+// on what damaged or hostile bytes can make a reader allocate).
+size_t decompressed_batch_limit(size_t max_batch_bytes);
+
+// Compresses the records section of the finished batch [batch, batch +
+// size) in place with codec c, rewriting its attributes, length and CRC;
+// returns the new size. A batch that would not shrink stays as it is.
+Result<size_t> compress_batch(char* batch, size_t size, codec c, std::vector<char>* scratch);
 
 // Encodes one batch in place into a caller-provided buffer.
 //   builder.start(buf, cap, base_offset);

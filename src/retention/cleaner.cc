@@ -41,9 +41,8 @@ checkpoint read_checkpoint(const std::string& dir) {
 
 Status write_checkpoint(const std::string& dir, const checkpoint& cp) {
   std::string path = dir + "/" + format::kCleanerCheckpointFile;
-  KAPPA_RETURN_IF_ERROR(rewrite_file(path + ".tmp",
-                                     std::to_string(cp.first_dirty) + " " + std::to_string(cp.tombstone_expiry) + "\n",
-                                     true));
+  KAPPA_RETURN_IF_ERROR(rewrite_file(
+      path + ".tmp", std::to_string(cp.first_dirty) + " " + std::to_string(cp.tombstone_expiry) + "\n", true));
   KAPPA_RETURN_IF_ERROR(rename_file(path + ".tmp", path));
   return sync_dir(dir);
 }
@@ -80,8 +79,8 @@ class group_writer {
     KAPPA_RETURN_IF_ERROR(flush());
     if (::fdatasync(fd_.get()) != 0) return Status::FromErrno("fdatasync " + path_, errno);
     builder_.seal();
-    KAPPA_RETURN_IF_ERROR(rewrite_file(segment_path(dir_, base_, format::kIndexSuffix) + format::kCleanedSuffix,
-                                       index_.encode(), true));
+    KAPPA_RETURN_IF_ERROR(
+        rewrite_file(segment_path(dir_, base_, format::kIndexSuffix) + format::kCleanedSuffix, index_.encode(), true));
     return rewrite_file(segment_path(dir_, base_, format::kTimeIndexSuffix) + format::kCleanedSuffix, times_.encode(),
                         true);
   }
@@ -126,6 +125,9 @@ struct pass {
     size_t n;
   };
   std::vector<span> kept;  // reused per batch
+  batch_records recs;      // a batch's records, decompressed if need be
+  std::vector<char> compressed;
+  Status decode_error;  // why map_segment's scan stopped early
 
   Status damaged(int64_t base, const scan_stop& stop) {
     return Status::Corruption(name + ": compaction stopped: segment " + segment_path(dir, base, format::kLogSuffix) +
@@ -141,7 +143,11 @@ struct pass {
     KAPPA_ASSIGN_OR_RETURN(
         scan_stop stop, scan_segment(io, fd.get(), 0, max_batch, [&](const batch_header& h, const char* b, uint64_t) {
           if (h.last_offset() < from) return true;
-          record_iterator it(h, b);
+          if (Status st = recs.open(h, b, max_batch); !st.ok()) {
+            decode_error = st;
+            return false;
+          }
+          record_iterator it = recs.iterator(h);
           record_view r;
           while (it.next(&r) == 1) {
             if (r.offset < from || r.key.is_null()) continue;
@@ -154,6 +160,7 @@ struct pass {
           }
           return true;
         }));
+    KAPPA_RETURN_IF_ERROR(std::exchange(decode_error, Status::OK()));
     if (stop.state != batch_state::ok) return damaged(base, stop);
     return !full;
   }
@@ -170,7 +177,11 @@ struct pass {
   }
 
   Status filter_batch(const batch_header& h, const char* b, group_writer& out) {
-    record_iterator it(h, b);
+    Status ds = recs.open(h, b, max_batch);
+    if (!ds.ok())
+      return Status::Corruption(name + ": compaction stopped at the batch at offset " + std::to_string(h.base_offset) +
+                                ": " + ds.message());
+    record_iterator it = recs.iterator(h);
     record_view r;
     kept.clear();
     int64_t max_ts = -1, last_delta = 0;
@@ -186,10 +197,14 @@ struct pass {
       }
       begin = it.cursor();
     }
-    if (rc < 0) return Status::Corruption(name + ": compaction stopped at a malformed record in the batch at offset " +
-                                          std::to_string(h.base_offset) + ": " + it.error());
+    if (rc < 0)
+      return Status::Corruption(name + ": compaction stopped at a malformed record in the batch at offset " +
+                                std::to_string(h.base_offset) + ": " + it.error());
     if (kept.empty()) return Status::OK();
-    KAPPA_ASSIGN_OR_RETURN(char* dst, out.reserve(h.total_size()));
+    // Room for the kept records uncompressed (a compressed batch's may be
+    // larger than the batch itself).
+    size_t room = format::kBatchHeaderSize + static_cast<size_t>(recs.end() - recs.begin());
+    KAPPA_ASSIGN_OR_RETURN(char* dst, out.reserve(std::max(h.total_size(), room)));
     if (kept.size() == static_cast<size_t>(h.record_count)) {
       std::memcpy(dst, b, h.total_size());
       out.commit(h);
@@ -216,7 +231,15 @@ struct pass {
     be::store32(dst + format::kLastOffsetDeltaOffset, static_cast<uint32_t>(nh.last_offset_delta));
     be::store64(dst + format::kMaxTimestampOffset, static_cast<uint64_t>(nh.max_timestamp));
     be::store32(dst + format::kRecordCountOffset, static_cast<uint32_t>(nh.record_count));
+    // Written uncompressed, then compressed again with the batch's own
+    // codec, as Kafka's cleaner does.
+    nh.attributes = static_cast<int16_t>(h.attributes & ~format::kCompressionMask);
+    be::store16(dst + format::kAttributesOffset, static_cast<uint16_t>(nh.attributes));
     be::store32(dst + format::kCrcOffset, crc32c(dst + format::kCrcCoveredStart, total - format::kCrcCoveredStart));
+    if (auto c = static_cast<codec>(h.attributes & format::kCompressionMask); c != codec::none) {
+      KAPPA_ASSIGN_OR_RETURN(total, compress_batch(dst, total, c, &compressed));
+      parse_batch_header(dst, total, &nh);
+    }
     out.commit(nh);
     return Status::OK();
   }
@@ -302,13 +325,26 @@ Result<clean_result> compact_partition(io_backend& io, const std::string& dir, c
     bool dirty = i + 1 < segs.size() && segs[i + 1].base_offset > first_dirty;
     (dirty ? dirty_bytes : clean_bytes) += segs[i].log_bytes;
   }
-  bool dirty_enough = dirty_bytes > 0 && static_cast<double>(dirty_bytes) >=
-                                            o.min_cleanable_dirty_ratio * static_cast<double>(clean_bytes + dirty_bytes);
+  bool dirty_enough =
+      dirty_bytes > 0 &&
+      static_cast<double>(dirty_bytes) >= o.min_cleanable_dirty_ratio * static_cast<double>(clean_bytes + dirty_bytes);
   bool tombstones_due = cp.tombstone_expiry != kNone && cp.tombstone_expiry <= now;
   if (!dirty_enough && !tombstones_due) return clean_result{};
 
-  pass p{io, dir, name, o, now, readable_batch_limit(o.max_message_bytes), key_map(key_map_bytes), first_uncleanable,
-         kNone, clean_result{}, {}};
+  pass p{io,
+         dir,
+         name,
+         o,
+         now,
+         readable_batch_limit(o.max_message_bytes),
+         key_map(key_map_bytes),
+         first_uncleanable,
+         kNone,
+         clean_result{},
+         {},
+         {},
+         {},
+         {}};
   for (size_t i = 0; i < uncleanable; i++) {
     if (segs[i + 1].base_offset <= first_dirty) continue;  // wholly clean
     KAPPA_ASSIGN_OR_RETURN(bool room, p.map_segment(segs[i].base_offset, first_dirty, first_uncleanable));

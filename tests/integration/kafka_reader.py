@@ -3,7 +3,8 @@
 
 Written from Kafka's documentation (the "Message Format" / RecordBatch section and
 the log segment / index descriptions), not from kappa's code, so that it can judge
-whether the files kappa writes are really Kafka's format.  Standard library only.
+whether the files kappa writes are really Kafka's format.  Standard library only
+(lz4 and zstd batches are decompressed with Debian's lz4 and zstd tools).
 
 RecordBatch v2 (all integers big-endian):
 
@@ -41,6 +42,7 @@ import gzip
 import os
 import re
 import struct
+import subprocess
 import sys
 
 BATCH_HEADER = struct.Struct(">qiibIhiqqqhii")
@@ -176,19 +178,92 @@ class Batch:
                    self.size, self.crc))
 
 
+CODECS = {1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+
+
+def snappy_raw(data):
+    """Decodes one raw snappy block (the format of google/snappy's
+    format_description.txt): a varint length, then literal and copy elements."""
+    want, pos = 0, 0
+    for shift in range(0, 35, 7):
+        b = data[pos]
+        pos += 1
+        want |= (b & 0x7F) << shift
+        if b < 0x80:
+            break
+    out = bytearray()
+    while pos < len(data):
+        tag = data[pos]
+        pos += 1
+        kind = tag & 3
+        if kind == 0:  # literal
+            n = tag >> 2
+            if n >= 60:
+                extra = n - 59
+                n = int.from_bytes(data[pos:pos + extra], "little")
+                pos += extra
+            n += 1
+            if pos + n > len(data):
+                raise FormatError("snappy literal overruns the block")
+            out += data[pos:pos + n]
+            pos += n
+            continue
+        if kind == 1:
+            n = ((tag >> 2) & 7) + 4
+            off = ((tag >> 5) << 8) | data[pos]
+            pos += 1
+        elif kind == 2:
+            n = (tag >> 2) + 1
+            off = int.from_bytes(data[pos:pos + 2], "little")
+            pos += 2
+        else:
+            n = (tag >> 2) + 1
+            off = int.from_bytes(data[pos:pos + 4], "little")
+            pos += 4
+        if off == 0 or off > len(out):
+            raise FormatError("snappy copy offset %d out of range" % off)
+        for _ in range(n):  # may overlap itself
+            out.append(out[-off])
+    if len(out) != want:
+        raise FormatError("snappy block decodes to %d bytes, header says %d" % (len(out), want))
+    return bytes(out)
+
+
+def decompress(codec, data):
+    """The records area of a compressed batch, decompressed: gzip with Python's zlib,
+    snappy here (xerial framing as the Java client writes it, or one raw block as
+    librdkafka does), lz4 frames and zstd frames with Debian's lz4 and zstd tools."""
+    if codec == 1:
+        return gzip.decompress(data)
+    if codec == 2:
+        if data[:8] == b"\x82SNAPPY\0":
+            out, pos = bytearray(), 16
+            while pos < len(data):
+                (n,) = struct.unpack(">i", data[pos:pos + 4])
+                out += snappy_raw(data[pos + 4:pos + 4 + n])
+                pos += 4 + n
+            return bytes(out)
+        return snappy_raw(data)
+    if codec in (3, 4):
+        tool = "lz4" if codec == 3 else "zstd"
+        p = subprocess.run([tool, "-d", "-c", "-q"], input=data, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            raise FormatError("%s -d: %s" % (tool, p.stderr.decode(errors="replace").strip()))
+        return p.stdout
+    raise FormatError("unknown compression codec %d" % codec)
+
+
 def _parse_records(batch, data, problems, dense):
     """Decode the records area of one batch; append problems (strings)."""
     where = "batch at position %d (baseOffset %d)" % (batch.position, batch.base_offset)
-    if batch.compression == 1:
+    if batch.compression != 0:
+        name = CODECS.get(batch.compression, "codec %d" % batch.compression)
         try:
-            data = gzip.decompress(data)
+            data = decompress(batch.compression, data)
         except Exception as e:  # noqa: BLE001 - report any decoding failure
-            problems.append("%s: gzip payload does not decompress: %s" % (where, e))
+            problems.append("%s: %s payload does not decompress: %s" % (where, name, e))
             return
-    elif batch.compression != 0:
-        problems.append("%s: compression codec %d not supported by this reader"
-                        % (where, batch.compression))
-        return
     pos = 0
     recs = []
     try:
