@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kappa/record.h"
@@ -89,6 +90,13 @@ class partition_appender {
   // Appends one record with the next offset. Invalid if the record alone is
   // larger than max.message.bytes allows (nothing is appended then).
   Status append(int64_t timestamp, bytes_view key, bytes_view value, std::span<const record_header> headers = {});
+  // Appends a whole RecordBatch v2 encoded by someone else (a Kafka
+  // client), compressed or not, as it is: only its base offset becomes the
+  // next offset (*base_offset), which the CRC does not cover. Corruption if
+  // it is not a valid batch (magic, CRC, a record count its records do not
+  // match, a compressed payload that does not decompress); Invalid if it is
+  // larger than max.message.bytes or segment.bytes. Nothing is appended then.
+  Status append_batch(std::string_view batch, int64_t* base_offset);
   Status flush();
   Status sync();
   // sync() of many appenders at once: their fdatasyncs are in flight
@@ -169,6 +177,10 @@ class partition_reader {
   // The same for value-only readers: offsets and values of up to `max`
   // records of one batch, skipping the decoding of keys and timestamps.
   Result<status> next_values(int64_t* offsets, bytes_view* values, size_t max, size_t* count);
+  // The next whole batch as it is stored (compressed or not, CRC checked):
+  // the one holding the next record, then the ones after it. Its bytes
+  // are valid until the next call. What a broker's Fetch serves.
+  Result<status> next_batch(std::string_view* batch);
   const corruption_info& corruption() const;
   // Offsets [*from, *to) that retention removed while this reader still had
   // them ahead (a reader that fell behind); true once per such gap. Readers

@@ -18,6 +18,7 @@
 #include "log/segment.h"
 #include "log/segment_name.h"
 #include "log/truncate.h"
+#include "util/big_endian.h"
 
 namespace kappa {
 
@@ -46,6 +47,7 @@ struct partition_appender::impl {
   size_t max_batch = 0;
   uint64_t batches_closed = 0;
   std::vector<char> compressed;  // scratch of compress_batch
+  batch_records records;         // scratch of validate_batch
   bool roll_requested = false;   // by the observer (the data dir's disk budget)
   Status failed;                 // the first write or sync error, sticky
 
@@ -110,7 +112,7 @@ struct partition_appender::impl {
 
   // Seals the active segment and starts a new one at the batch now being
   // closed, which sits at bufs[cur][batch_start, +n).
-  Status roll(size_t n) {
+  Status roll(size_t n, int64_t new_base) {
     if (batch_start > 0) {
       KAPPA_RETURN_IF_ERROR(io->wait_writes());
       KAPPA_RETURN_IF_ERROR(io->submit_write(log_fd.get(), bufs[cur].data(), batch_start, buf_file_pos));
@@ -122,7 +124,7 @@ struct partition_appender::impl {
     batch_start = 0;
     filled = 0;
     buf_file_pos = 0;
-    seg.base_offset = builder.base_offset();
+    seg.base_offset = new_base;
     seg.size = 0;
     written_from = written_len = 0;
     seg.first_batch_max_ts = -1;
@@ -143,12 +145,19 @@ struct partition_appender::impl {
     if (opts.compression != codec::none) {
       KAPPA_ASSIGN_OR_RETURN(n, compress_batch(bufs[cur].data() + batch_start, n, opts.compression, &compressed));
     }
-    bool too_big = seg.size + n > opts.segment_bytes;
-    bool too_old = seg.first_batch_max_ts >= 0 && builder.max_timestamp() - seg.first_batch_max_ts > opts.segment_ms;
-    bool offsets_overflow = builder.last_offset() - seg.base_offset > INT32_MAX;
-    if (seg.size > 0 && (too_big || too_old || offsets_overflow || roll_requested)) KAPPA_RETURN_IF_ERROR(roll(n));
+    return commit_batch(n);
+  }
+
+  // The batch at bufs[cur][batch_start, +n) is complete: rolls first if it
+  // does not belong in the active segment, then counts it in.
+  Status commit_batch(size_t n) {
     batch_header h;
     parse_batch_header(bufs[cur].data() + batch_start, n, &h);
+    bool too_big = seg.size + n > opts.segment_bytes;
+    bool too_old = seg.first_batch_max_ts >= 0 && h.max_timestamp - seg.first_batch_max_ts > opts.segment_ms;
+    bool offsets_overflow = h.last_offset() - seg.base_offset > INT32_MAX;
+    if (seg.size > 0 && (too_big || too_old || offsets_overflow || roll_requested))
+      KAPPA_RETURN_IF_ERROR(roll(n, h.base_offset));
     seg.builder.add(h, seg.size);
     if (seg.size == 0) seg.first_batch_max_ts = h.max_timestamp;
     seg.size += n;
@@ -184,6 +193,27 @@ struct partition_appender::impl {
     if (!builder.append(ts, key, value, headers))
       return Status::Corruption("internal: record does not fit an empty batch");
     return Status::OK();
+  }
+
+  // A batch a client encoded, stored as it is but for its base offset (and
+  // leader epoch), which neither the CRC nor the records depend on.
+  Status append_batch(std::string_view batch, int64_t* base_offset) {
+    KAPPA_RETURN_IF_ERROR(ensure_active());
+    batch_header h;
+    KAPPA_RETURN_IF_ERROR(validate_batch(batch.data(), batch.size(), max_batch, &records, &h));
+    if (batch.size() > opts.segment_bytes)
+      return Status::Invalid("a batch of " + std::to_string(batch.size()) + " bytes is larger than " + name +
+                             "'s segment.bytes (" + std::to_string(opts.segment_bytes) + ")");
+    if (batch_open) KAPPA_RETURN_IF_ERROR(close_batch());
+    if (bufs[cur].size() - filled < batch.size()) KAPPA_RETURN_IF_ERROR(write_out_buffer());
+    if (bufs[cur].size() - filled < batch.size()) bufs[cur].resize(filled + batch.size());
+    batch_start = filled;
+    char* dst = bufs[cur].data() + batch_start;
+    std::memcpy(dst, batch.data(), batch.size());
+    *base_offset = seg.next_offset;
+    be::store64(dst + format::kBaseOffsetOffset, static_cast<uint64_t>(seg.next_offset));
+    be::store32(dst + format::kLeaderEpochOffset, static_cast<uint32_t>(format::kLeaderEpoch));
+    return commit_batch(batch.size());
   }
 
   Status flush() {
@@ -249,6 +279,12 @@ Status partition_appender::flush() {
   Status st = impl_->flush();
   if (!st.ok()) impl_->failed = st.with_context(impl_->name);
   return impl_->failed;
+}
+Status partition_appender::append_batch(std::string_view batch, int64_t* base_offset) {
+  if (!impl_->failed.ok()) return impl_->failed;
+  Status st = impl_->append_batch(batch, base_offset);
+  if (st.ok() || st.is_invalid() || st.is_corruption()) return st.with_context(st.ok() ? "" : impl_->name);
+  return impl_->failed = st.with_context(impl_->name);
 }
 Status partition_appender::sync() {
   if (!impl_->active) return Status::OK();

@@ -350,33 +350,43 @@ struct partition_reader::impl {
         }
         continue;
       }
-      if (mapped) map.advance(cur);
       batch_header h;
+      KAPPA_ASSIGN_OR_RETURN(status st, next_batch(&h));
+      if (st != status::record) return st;
+      const char* batch = buf + (batch_pos - buf_pos);
+      if (h.attributes & format::kCompressionMask) {
+        // A producer's compressed batch (stored as it came): its records
+        // are read from a decompressed copy.
+        Status ds = records.open(h, batch, max_batch);
+        if (!ds.ok()) {
+          KAPPA_RETURN_IF_ERROR(corrupt_at(batch_pos, ds.message()));
+          return status::corrupt;
+        }
+        it = records.iterator(h);
+      } else {
+        it = record_iterator(h, batch);
+      }
+      in_batch = true;
+    }
+  }
+
+  // Moves to the next whole, CRC-checked batch that holds records at or
+  // past the target: status::record with *h its header, its bytes at
+  // buf + (batch_pos - buf_pos), cur past it. Else end or corrupt, as next().
+  Result<status> next_batch(batch_header* h) {
+    for (;;) {
+      if (mapped) map.advance(cur);
       std::string why;
-      batch_state st = check_batch(buf + cur, len - cur, max_batch, &h, &why);
+      batch_state st = check_batch(buf + cur, len - cur, max_batch, h, &why);
       if (st == batch_state::ok) {
         batch_pos = buf_pos + cur;
-        cur += h.total_size();
-        open_next = std::max(open_next, h.last_offset() + 1);
-        if (h.last_offset() < target || (ts_target != INT64_MIN && h.max_timestamp < ts_target)) {
-          position = std::max(position, h.last_offset() + 1);
+        cur += h->total_size();
+        open_next = std::max(open_next, h->last_offset() + 1);
+        if (h->last_offset() < target || (ts_target != INT64_MIN && h->max_timestamp < ts_target)) {
+          position = std::max(position, h->last_offset() + 1);
           continue;
         }
-        const char* batch = buf + (batch_pos - buf_pos);
-        if (h.attributes & format::kCompressionMask) {
-          // A producer's compressed batch (stored as it came): its records
-          // are read from a decompressed copy.
-          Status ds = records.open(h, batch, max_batch);
-          if (!ds.ok()) {
-            KAPPA_RETURN_IF_ERROR(corrupt_at(batch_pos, ds.message()));
-            return status::corrupt;
-          }
-          it = records.iterator(h);
-        } else {
-          it = record_iterator(h, batch);
-        }
-        in_batch = true;
-        continue;
+        return status::record;
       }
       bool last = open_is_last();
       if (st == batch_state::corrupt) {
@@ -645,6 +655,20 @@ Result<partition_reader::status> partition_reader::next_values(int64_t* offsets,
   if (p.in_batch) n += p.it.next_values(offsets + 1, values + 1, max - 1);
   p.position = offsets[n - 1] + 1;
   *count = n;
+  return status::record;
+}
+
+Result<partition_reader::status> partition_reader::next_batch(std::string_view* batch) {
+  auto& p = *impl_;
+  p.in_batch = false;  // records of a batch half read by next() are not returned
+  batch_header h;
+  KAPPA_ASSIGN_OR_RETURN(status st, p.next_batch(&h));
+  if (st != status::record) return st;
+  *batch = std::string_view(p.buf + (p.batch_pos - p.buf_pos), h.total_size());
+  p.position = std::max(p.position, h.last_offset() + 1);
+  p.target = std::max(p.target, p.position);
+  p.ts_target = INT64_MIN;
+  p.seeking = false;
   return status::record;
 }
 

@@ -232,6 +232,36 @@ Status batch_records::open(const batch_header& h, const char* batch, size_t max_
   return Status::OK();
 }
 
+Status validate_batch(const char* p, size_t n, size_t max_batch_bytes, batch_records* scratch, batch_header* h) {
+  if (n >= kLogOverhead && batch_total_size(p) > max_batch_bytes && batch_total_size(p) <= n)
+    return Status::Invalid("a batch of " + std::to_string(batch_total_size(p)) + " bytes is over max.message.bytes (" +
+                           std::to_string(max_batch_bytes) + ")");
+  std::string why;
+  batch_state st = check_batch(p, n, std::max(max_batch_bytes, n), h, &why);
+  if (st == batch_state::incomplete || (st == batch_state::ok && h->total_size() != n))
+    return Status::Corruption("the record set is " + std::to_string(n) + " bytes, not one whole batch");
+  if (st == batch_state::corrupt) return Status::Corruption(why);
+  if (h->total_size() > max_batch_bytes)
+    return Status::Invalid("a batch of " + std::to_string(h->total_size()) + " bytes is over max.message.bytes (" +
+                           std::to_string(max_batch_bytes) + ")");
+  KAPPA_RETURN_IF_ERROR(scratch->open(*h, p, max_batch_bytes));
+  // Count the records the bytes hold, whatever the header says.
+  batch_header uncounted = *h;
+  uncounted.record_count = INT32_MAX;
+  record_iterator it = scratch->iterator(uncounted);
+  record_view r;
+  int32_t count = 0;
+  while (it.cursor() < scratch->end()) {
+    if (it.next(&r) != 1) return Status::Corruption(std::string("malformed record: ") + it.error());
+    if (r.offset > h->last_offset()) return Status::Corruption("a record's offset delta is past the batch's last");
+    count++;
+  }
+  if (count != h->record_count)
+    return Status::Corruption("the batch holds " + std::to_string(count) + " records, its header says " +
+                              std::to_string(h->record_count));
+  return Status::OK();
+}
+
 Result<size_t> compress_batch(char* batch, size_t size, codec c, std::vector<char>* scratch) {
   if (c == codec::none || size <= kBatchHeaderSize) return size;
   scratch->clear();

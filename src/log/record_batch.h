@@ -132,6 +132,13 @@ class batch_records {
   const char* end_ = nullptr;
 };
 
+// Checks a whole batch someone else encoded before it is stored: what
+// check_batch() checks, that it is exactly n bytes, and that its records
+// (decompressed if need be) are as many as its header says and all
+// well-formed. Corruption says what is wrong; Invalid if it is over
+// max_batch_bytes (Kafka's MESSAGE_TOO_LARGE).
+Status validate_batch(const char* p, size_t n, size_t max_batch_bytes, batch_records* scratch, batch_header* h);
+
 // The most a batch of at most max_batch_bytes may decompress to (a bound
 // on what damaged or hostile bytes can make a reader allocate).
 size_t decompressed_batch_limit(size_t max_batch_bytes);
