@@ -77,6 +77,7 @@ const std::vector<config_def>& data_dir_setting_defs() {
       {"max.bytes", "-1",
        "disk budget for all topics' segments (bytes, -1 = none): past it the oldest sealed segments of delete-policy "
        "topics go first"},
+      {"num.partitions", "1", "partitions of a topic created by a client's Produce or Metadata (Kafka's auto-create)"},
   };
   return defs;
 }
@@ -86,6 +87,11 @@ Status validate_data_dir_setting(std::string_view key, std::string_view value) {
   int64_t n = 0;
   if (k == "max.bytes") {
     if (!parse_i64(v, &n) || n < -1) return Status::Invalid("invalid value '" + v + "' for max.bytes: expected an integer >= -1 (bytes, -1 = no budget)");
+    return Status::OK();
+  }
+  if (k == "num.partitions") {
+    if (!parse_i64(v, &n) || n < 1 || n > 100000)
+      return Status::Invalid("invalid value '" + v + "' for num.partitions: expected an integer from 1 to 100000");
     return Status::OK();
   }
   std::string msg = "unknown data-dir setting '";

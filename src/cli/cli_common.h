@@ -53,5 +53,6 @@ void add_sessionize(CLI::App& app, context& ctx);
 void add_compare(CLI::App& app, context& ctx);
 void add_job(CLI::App& app, context& ctx);
 void add_alias(CLI::App& app, context& ctx);
+void add_serve(CLI::App& app, context& ctx);
 
 }  // namespace kappa::cli

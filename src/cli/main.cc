@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   add_compare(app, ctx);
   add_job(app, ctx);
   add_alias(app, ctx);
+  add_serve(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,4 +12,10 @@ inline int64_t wall_clock_ms() {
       .count();
 }
 
+// A monotonic clock in milliseconds, for timeouts and idle times.
+inline int64_t steady_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace kappa

@@ -1,0 +1,296 @@
+#include "broker/log_service.h"
+
+#include <algorithm>
+
+#include "kappa/topic_config.h"
+#include "log/topic_name.h"
+#include "util/clock.h"
+
+namespace kappa::broker {
+
+namespace {
+int16_t error_of(const Status& st) {
+  if (st.is_corruption()) return kCorruptMessage;
+  if (st.is_invalid()) return kMessageTooLarge;
+  return kKafkaStorageError;
+}
+}  // namespace
+
+log_service::log_service(data_dir& dd, bool auto_create) : dd_(dd), auto_create_(auto_create) {}
+log_service::~log_service() { (void)sync(); }
+
+log_service::topic_state* log_service::find(std::string_view topic, bool create, int16_t* err) {
+  *err = kNone;
+  if (!validate_topic_name(topic).ok()) {
+    *err = kInvalidTopic;
+    return nullptr;
+  }
+  auto t = dd_.topic(std::string(topic));
+  if (!t.ok() && t.status().is_not_found() && create && auto_create_) {
+    topic_meta m;
+    m.name = std::string(topic);
+    auto n = dd_.setting("num.partitions");
+    if (n.ok() && !n.value().empty()) m.partitions = static_cast<int32_t>(std::stol(n.value()));
+    Status st = dd_.create_topic(m);
+    if (!st.ok() && !st.is_exists()) {
+      *err = kKafkaStorageError;
+      return nullptr;
+    }
+    t = dd_.topic(std::string(topic));
+  }
+  if (!t.ok()) {
+    topics_.erase(std::string(topic));  // deleted by someone else
+    *err = t.status().is_not_found() ? kUnknownTopicOrPartition : kKafkaStorageError;
+    return nullptr;
+  }
+  auto it = topics_.find(topic);
+  if (it == topics_.end() || it->second.meta.created_ms != t->created_ms ||
+      it->second.meta.partitions != t->partitions) {
+    // New here, or deleted and created again by another process.
+    topic_state s;
+    s.meta = t.value();
+    s.parts.resize(static_cast<size_t>(t->partitions));
+    it = topics_.insert_or_assign(std::string(topic), std::move(s)).first;
+  } else {
+    it->second.meta.config = t->config;
+  }
+  return &it->second;
+}
+
+log_service::partition_state* log_service::part(std::string_view topic, int32_t partition, bool create,
+                                                int16_t* err) {
+  topic_state* t = find(topic, create, err);
+  if (!t) return nullptr;
+  if (partition < 0 || partition >= t->meta.partitions) {
+    *err = kUnknownTopicOrPartition;
+    return nullptr;
+  }
+  return &t->parts[static_cast<size_t>(partition)];
+}
+
+int32_t log_service::partitions_of(std::string_view topic, bool create, int16_t* err) {
+  topic_state* t = find(topic, create, err);
+  return t ? t->meta.partitions : -1;
+}
+
+std::vector<std::pair<std::string, int32_t>> log_service::all_topics() {
+  std::vector<std::pair<std::string, int32_t>> out;
+  if (!dd_.catalog()) return out;
+  auto ts = dd_.catalog()->list_topics();
+  if (!ts.ok()) return out;
+  for (const auto& t : ts.value()) out.emplace_back(t.name, t.partitions);
+  return out;
+}
+
+int16_t log_service::create_topic(std::string_view name, int32_t partitions, int16_t replication,
+                                  const std::vector<std::pair<std::string, std::string>>& configs, bool validate_only,
+                                  std::string* message) {
+  Status st = validate_topic_name(name);
+  if (!st.ok()) {
+    *message = st.message();
+    return kInvalidTopic;
+  }
+  if (partitions == 0 || partitions < -1) {
+    *message = "the number of partitions must be positive, or -1 for the default";
+    return kInvalidPartitions;
+  }
+  if (replication != -1 && replication != 1) {
+    *message = "this is a single broker: the replication factor must be 1 or -1";
+    return kInvalidReplicationFactor;
+  }
+  topic_meta m;
+  m.name = std::string(name);
+  if (partitions > 0) {
+    m.partitions = partitions;
+  } else if (auto n = dd_.setting("num.partitions"); n.ok() && !n.value().empty()) {
+    m.partitions = static_cast<int32_t>(std::stol(n.value()));
+  }
+  for (const auto& [k, v] : configs) {
+    if (Status c = validate_topic_config(k, v); !c.ok()) {
+      *message = c.message();
+      return kInvalidConfig;
+    }
+    m.config.set(k, v);
+  }
+  if (dd_.topic(m.name).ok()) {
+    *message = "topic '" + m.name + "' already exists";
+    return kTopicAlreadyExists;
+  }
+  if (validate_only) return kNone;
+  st = dd_.ensure_created();
+  if (st.ok()) st = dd_.create_topic(m);
+  if (st.is_exists()) {
+    *message = st.message();
+    return kTopicAlreadyExists;
+  }
+  if (!st.ok()) {
+    *message = st.message();
+    return kKafkaStorageError;
+  }
+  return kNone;
+}
+
+int16_t log_service::delete_topic(std::string_view name) {
+  int16_t err;
+  if (!find(name, false, &err)) return err;
+  topics_.erase(std::string(name));  // our appenders and readers go first
+  Status st = dd_.delete_topic(std::string(name));
+  if (st.is_not_found()) return kUnknownTopicOrPartition;
+  return st.ok() ? kNone : kKafkaStorageError;
+}
+
+bool log_service::topic_configs(std::string_view name, std::vector<std::pair<std::string, std::string>>* out) {
+  auto t = dd_.topic(std::string(name));
+  if (!t.ok()) return false;
+  for (const auto& [k, v] : t->config.effective()) out->emplace_back(k, v);
+  return true;
+}
+
+int16_t log_service::append(std::string_view topic, int32_t partition, std::string_view batch, int64_t* base_offset,
+                            std::string* message) {
+  int16_t err;
+  partition_state* p = part(topic, partition, true, &err);
+  if (!p) return err;
+  topic_state& t = topics_.find(topic)->second;
+  if (!p->appender) {
+    auto a = dd_.open_appender(t.meta, partition);
+    if (!a.ok()) {
+      *message = a.status().message();
+      return kKafkaStorageError;  // e.g. `kappa produce` holds it now: the client retries
+    }
+    p->appender = std::move(a.value());
+  }
+  Status st = p->appender->append_batch(batch, base_offset);
+  if (!st.ok()) {
+    *message = st.message();
+    int16_t e = error_of(st);
+    if (e == kKafkaStorageError) p->appender.reset();  // failed for good: reopen (and recover) next time
+    return e;
+  }
+  p->dirty = true;
+  p->last_write_ms = steady_clock_ms();
+  return kNone;
+}
+
+std::vector<std::string> log_service::sync() {
+  std::vector<partition_appender*> dirty;
+  std::vector<std::string> names;
+  for (auto& [name, t] : topics_)
+    for (size_t i = 0; i < t.parts.size(); i++)
+      if (t.parts[i].dirty && t.parts[i].appender) {
+        dirty.push_back(t.parts[i].appender.get());
+        names.push_back(name + "/" + std::to_string(i));
+      }
+  std::vector<std::string> failed;
+  if (dirty.empty()) return failed;
+  if (!partition_appender::sync_all(dirty).ok()) {
+    // Which ones: each failed appender says so from now on.
+    for (size_t i = 0; i < dirty.size(); i++)
+      if (!dirty[i]->flush().ok()) failed.push_back(names[i]);
+  }
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.parts) {
+      p.dirty = false;
+      (void)name;
+    }
+  return failed;
+}
+
+void log_service::release_idle(int64_t now_ms, int64_t idle_ms) {
+  for (auto& [name, t] : topics_)
+    for (auto& p : t.parts)
+      if (p.appender && !p.dirty && now_ms - p.last_write_ms >= idle_ms) p.appender.reset();
+}
+
+log_service::fetched log_service::fetch(std::string_view topic, int32_t partition, int64_t offset, size_t max_bytes,
+                                        bool first_in_response) {
+  fetched f;
+  partition_state* p = part(topic, partition, false, &f.error);
+  if (!p) return f;
+  topic_state& t = topics_.find(topic)->second;
+  if (!p->reader) {
+    auto r = dd_.open_reader(t.meta, partition);
+    if (!r.ok()) {
+      f.error = kKafkaStorageError;
+      return f;
+    }
+    p->reader = std::move(r.value());
+  }
+  partition_reader& r = *p->reader;
+  auto end = r.log_end_offset();
+  if (!end.ok()) {
+    f.error = kKafkaStorageError;
+    return f;
+  }
+  f.high_watermark = end.value();
+  f.log_start_offset = r.log_start_offset();
+  if (offset < f.log_start_offset || offset > f.high_watermark) {
+    f.error = kOffsetOutOfRange;
+    return f;
+  }
+  if (offset == f.high_watermark) return f;
+  if (r.position() != offset && !r.seek(offset).ok()) {
+    f.error = kKafkaStorageError;
+    return f;
+  }
+  std::string_view batch;
+  for (;;) {
+    auto st = r.next_batch(&batch);
+    if (!st.ok() || st.value() != partition_reader::status::record) {
+      if (st.ok() && st.value() == partition_reader::status::corrupt && f.records.empty())
+        f.error = kCorruptMessage;
+      break;
+    }
+    if (!f.records.empty() && f.records.size() + batch.size() > max_bytes) {
+      (void)r.seek(offset);  // the batch not sent is read again next time
+      break;
+    }
+    if (f.records.empty() && batch.size() > max_bytes && !first_in_response) {
+      (void)r.seek(offset);
+      break;
+    }
+    f.records.append(batch);
+    if (f.records.size() >= max_bytes) break;
+  }
+  return f;
+}
+
+int16_t log_service::list_offset(std::string_view topic, int32_t partition, int64_t ts, int64_t* offset,
+                                 int64_t* found_ts) {
+  int16_t err;
+  partition_state* p = part(topic, partition, false, &err);
+  if (!p) return err;
+  topic_state& t = topics_.find(topic)->second;
+  auto r = dd_.open_reader(t.meta, partition);
+  if (!r.ok()) return kKafkaStorageError;
+  *found_ts = -1;
+  if (ts == -2) {
+    *offset = r.value()->log_start_offset();
+    return kNone;
+  }
+  auto end = r.value()->log_end_offset();
+  if (!end.ok()) return kKafkaStorageError;
+  if (ts == -1) {
+    *offset = end.value();
+    return kNone;
+  }
+  if (!r.value()->seek_to_timestamp(ts).ok()) return kKafkaStorageError;
+  record_view rec;
+  auto st = r.value()->next(&rec);
+  if (st.ok() && st.value() == partition_reader::status::record) {
+    *offset = rec.offset;
+    *found_ts = rec.timestamp;
+  } else {
+    *offset = -1;
+  }
+  return kNone;
+}
+
+std::vector<std::string> log_service::partition_dirs() {
+  std::vector<std::string> out;
+  for (const auto& [name, n] : all_topics())
+    for (int32_t p = 0; p < n; p++) out.push_back(dd_.partition_dir(name, p));
+  return out;
+}
+
+}  // namespace kappa::broker

@@ -1,0 +1,108 @@
+// The data side of kappa serve: Kafka's Produce, Fetch, ListOffsets and the
+// topic calls, over a data dir that other kappa processes use at the same
+// time. No sockets here; the server (server.h) turns requests into calls.
+//
+// Writers: a partition's appender (and with it the partition's writer
+// lock) is taken when a client produces to it and given back once the
+// partition has been idle a moment (release_idle), so `kappa produce` and
+// jobs in other processes can write the same topics between bursts.
+// Durability: append() leaves records written but not synced; sync() makes
+// every partition written since the last sync durable at once (one group
+// fsync for all the produce requests of a round).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kappa/catalog.h"
+#include "kappa/data_dir.h"
+#include "kappa/log.h"
+
+namespace kappa::broker {
+
+// Kafka error codes this side returns.
+enum error : int16_t {
+  kNone = 0,
+  kOffsetOutOfRange = 1,
+  kCorruptMessage = 2,
+  kUnknownTopicOrPartition = 3,
+  kMessageTooLarge = 10,
+  kInvalidTopic = 17,
+  kRecordListTooLarge = 18,
+  kTopicAlreadyExists = 36,
+  kInvalidPartitions = 37,
+  kInvalidReplicationFactor = 38,
+  kInvalidConfig = 40,
+  kKafkaStorageError = 56,
+  kUnknownServerError = -1,
+};
+
+class log_service {
+ public:
+  log_service(data_dir& dd, bool auto_create);
+  ~log_service();
+
+  // The topic's partition count, creating it with the data dir's defaults
+  // when `create` and auto-creation are on; -1 with *err set otherwise.
+  int32_t partitions_of(std::string_view topic, bool create, int16_t* err);
+  // Every topic's name and partition count.
+  std::vector<std::pair<std::string, int32_t>> all_topics();
+  // CreateTopics: partitions/replication -1 = defaults; configs by Kafka's
+  // names. *message gets a reason on error.
+  int16_t create_topic(std::string_view name, int32_t partitions, int16_t replication,
+                       const std::vector<std::pair<std::string, std::string>>& configs, bool validate_only,
+                       std::string* message);
+  int16_t delete_topic(std::string_view name);
+  // The topic's effective configs (DescribeConfigs); false if unknown.
+  bool topic_configs(std::string_view name, std::vector<std::pair<std::string, std::string>>* out);
+
+  // Appends one client batch; *base_offset is its first offset.
+  int16_t append(std::string_view topic, int32_t partition, std::string_view batch, int64_t* base_offset,
+                 std::string* message);
+  // Makes everything appended since the last sync durable. Returns the
+  // partitions whose sync failed (their appends must be answered with an
+  // error), as "topic/partition".
+  std::vector<std::string> sync();
+  // Closes appenders not written for idle_ms, releasing their locks.
+  void release_idle(int64_t now_ms, int64_t idle_ms);
+
+  struct fetched {
+    int16_t error = kNone;
+    int64_t high_watermark = -1;
+    int64_t log_start_offset = -1;
+    std::string records;  // whole stored batches, as they are
+  };
+  // Up to max_bytes of whole batches from `offset` on (at least the first
+  // one whatever its size, if first_in_response: KIP-74).
+  fetched fetch(std::string_view topic, int32_t partition, int64_t offset, size_t max_bytes,
+                bool first_in_response);
+  // ListOffsets: -2 earliest, -1 latest, else the first offset whose
+  // timestamp is >= ts (-1 if none).
+  int16_t list_offset(std::string_view topic, int32_t partition, int64_t ts, int64_t* offset, int64_t* found_ts);
+  // The partition directories of every known partition (for the watcher).
+  std::vector<std::string> partition_dirs();
+
+ private:
+  struct partition_state {
+    std::unique_ptr<partition_appender> appender;
+    int64_t last_write_ms = 0;
+    bool dirty = false;
+    std::unique_ptr<partition_reader> reader;
+  };
+  struct topic_state {
+    topic_meta meta;
+    std::vector<partition_state> parts;
+  };
+  topic_state* find(std::string_view topic, bool create, int16_t* err);
+  partition_state* part(std::string_view topic, int32_t partition, bool create, int16_t* err);
+
+  data_dir& dd_;
+  bool auto_create_;
+  std::map<std::string, topic_state, std::less<>> topics_;
+};
+
+}  // namespace kappa::broker
