@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential pkg-config meson ninja-build python3 liburing-dev liblmdb-dev libxxhash-dev
           libcli11-dev doctest-dev libsimdjson-dev libisal-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
-          lz4 zstd)
+          lz4 zstd kcat)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

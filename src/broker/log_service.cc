@@ -57,8 +57,7 @@ log_service::topic_state* log_service::find(std::string_view topic, bool create,
   return &it->second;
 }
 
-log_service::partition_state* log_service::part(std::string_view topic, int32_t partition, bool create,
-                                                int16_t* err) {
+log_service::partition_state* log_service::part(std::string_view topic, int32_t partition, bool create, int16_t* err) {
   topic_state* t = find(topic, create, err);
   if (!t) return nullptr;
   if (partition < 0 || partition >= t->meta.partitions) {
@@ -237,8 +236,7 @@ log_service::fetched log_service::fetch(std::string_view topic, int32_t partitio
   for (;;) {
     auto st = r.next_batch(&batch);
     if (!st.ok() || st.value() != partition_reader::status::record) {
-      if (st.ok() && st.value() == partition_reader::status::corrupt && f.records.empty())
-        f.error = kCorruptMessage;
+      if (st.ok() && st.value() == partition_reader::status::corrupt && f.records.empty()) f.error = kCorruptMessage;
       break;
     }
     if (!f.records.empty() && f.records.size() + batch.size() > max_bytes) {

@@ -78,8 +78,7 @@ class log_service {
   };
   // Up to max_bytes of whole batches from `offset` on (at least the first
   // one whatever its size, if first_in_response: KIP-74).
-  fetched fetch(std::string_view topic, int32_t partition, int64_t offset, size_t max_bytes,
-                bool first_in_response);
+  fetched fetch(std::string_view topic, int32_t partition, int64_t offset, size_t max_bytes, bool first_in_response);
   // ListOffsets: -2 earliest, -1 latest, else the first offset whose
   // timestamp is >= ts (-1 if none).
   int16_t list_offset(std::string_view topic, int32_t partition, int64_t ts, int64_t* offset, int64_t* found_ts);

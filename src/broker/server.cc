@@ -10,14 +10,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <climits>
-#include <cstdlib>
 #include <algorithm>
-#include <functional>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -32,10 +32,10 @@ namespace kappa::broker {
 namespace {
 
 constexpr size_t kReadChunk = 256u << 10;
-constexpr size_t kMaxUnsent = 16u << 20;   // stop reading a connection past this many unsent bytes
-constexpr size_t kMaxQueued = 128;         // or past this many unanswered requests
-constexpr int64_t kIdleWriterMs = 500;     // give a partition's writer lock back after this
-constexpr int64_t kRewatchMs = 2000;       // look for new partition directories this often
+constexpr size_t kMaxUnsent = 16u << 20;  // stop reading a connection past this many unsent bytes
+constexpr size_t kMaxQueued = 128;        // or past this many unanswered requests
+constexpr int64_t kIdleWriterMs = 500;    // give a partition's writer lock back after this
+constexpr int64_t kRewatchMs = 2000;      // look for new partition directories this often
 constexpr int32_t kNodeId = 0;
 
 // A parsed HOST:PORT.
@@ -49,10 +49,12 @@ Result<host_port> parse_host_port(const std::string& s, const char* what) {
     return Status::Invalid(std::string(what) + " '" + s + "' is not HOST:PORT");
   host_port hp;
   hp.host = s.substr(0, colon);
-  if (hp.host.size() >= 2 && hp.host.front() == '[' && hp.host.back() == ']') hp.host = hp.host.substr(1, hp.host.size() - 2);
+  if (hp.host.size() >= 2 && hp.host.front() == '[' && hp.host.back() == ']')
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
   char* end = nullptr;
   long port = std::strtol(s.c_str() + colon + 1, &end, 10);
-  if (*end != '\0' || port < 0 || port > 65535) return Status::Invalid(std::string(what) + " '" + s + "' has a bad port");
+  if (*end != '\0' || port < 0 || port > 65535)
+    return Status::Invalid(std::string(what) + " '" + s + "' has a bad port");
   hp.port = static_cast<int>(port);
   return hp;
 }
@@ -100,7 +102,7 @@ struct connection {
   std::deque<slot> queue;
   std::string out;
   size_t out_off = 0;
-  bool reading = true;  // EPOLLIN armed
+  bool reading = true;   // EPOLLIN armed
   bool writing = false;  // EPOLLOUT armed
   bool closing = false;
 };
@@ -156,8 +158,8 @@ class server {
     add_to_epoll(listen_fd_, EPOLLIN);
     if (inotify_fd_ >= 0) add_to_epoll(inotify_fd_, EPOLLIN);
     rewatch();
-    std::fprintf(stderr, "kappa: serving %s on %s (clients are told %s:%d)\n", dd_.path().c_str(),
-                 o_.listen.c_str(), advertised_.host.c_str(), advertised_.port);
+    std::fprintf(stderr, "kappa: serving %s on %s (clients are told %s:%d)\n", dd_.path().c_str(), o_.listen.c_str(),
+                 advertised_.host.c_str(), advertised_.port);
     return Status::OK();
   }
 
@@ -411,8 +413,8 @@ class server {
           if (res.error == kNone) any = true;
         }
         if (res.error != kNone && res.error != kUnknownTopicOrPartition && res.error != kInvalidTopic)
-          std::fprintf(stderr, "kappa: refused a produce to topic %s partition %d: %s\n", res.topic.c_str(),
-                       p.index, why.empty() ? "empty record set" : why.c_str());
+          std::fprintf(stderr, "kappa: refused a produce to topic %s partition %d: %s\n", res.topic.c_str(), p.index,
+                       why.empty() ? "empty record set" : why.c_str());
         if (out) out->push_back(std::move(res));
       }
     produced_this_round_ |= any;
@@ -424,7 +426,8 @@ class server {
     if (r.transactional_id) {
       std::vector<produce_result> refused;
       for (const auto& t : r.topics)
-        for (const auto& p : t.partitions) refused.push_back({std::string(t.name), p.index, 53, -1});  // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        for (const auto& p : t.partitions)
+          refused.push_back({std::string(t.name), p.index, 53, -1});  // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
       s.produced = std::move(refused);
       answer_produce(s);
       return;
@@ -463,7 +466,8 @@ class server {
     size_t total = 0;
     bool any_error = false;
     for (const auto& p : w.parts) {
-      size_t room = static_cast<size_t>(std::max(0, w.max_bytes)) > total ? static_cast<size_t>(w.max_bytes) - total : 0;
+      size_t room =
+          static_cast<size_t>(std::max(0, w.max_bytes)) > total ? static_cast<size_t>(w.max_bytes) - total : 0;
       size_t limit = std::min(static_cast<size_t>(std::max(0, p.max_bytes)), room);
       got.push_back(log_.fetch(p.topic, p.partition, p.offset, limit, total == 0));
       total += got.back().records.size();
@@ -543,9 +547,8 @@ class server {
         continue;
       }
       for (const auto& [k, v] : configs[i]) {
-        if (res.configuration_keys &&
-            std::find(res.configuration_keys->begin(), res.configuration_keys->end(), k) ==
-                res.configuration_keys->end())
+        if (res.configuration_keys && std::find(res.configuration_keys->begin(), res.configuration_keys->end(), k) ==
+                                          res.configuration_keys->end())
           continue;
         wire::describe_configs_response::config cf;
         cf.name = k;

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""kappa serve as Kafka clients meet it: kcat produces (each codec), consumes (from
+beginning, end, N, -N), lists metadata; what the CLI writes reaches clients at once and
+what clients write the CLI reads; bad bytes close only their connection; an
+acknowledged produce survives kill -9; SIGTERM stops it cleanly. Every wait is bounded;
+the server listens on a free loopback port."""
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kappa_harness import check, run_tests, short  # noqa: E402
+
+KCAT = shutil.which("kcat")
+
+
+class Server:
+    def __init__(self, k, *extra):
+        self.k = k
+        self.err_path = os.path.join(k.root, "serve-%d.err" % time.monotonic_ns())
+        self.err = open(self.err_path, "wb")
+        self.p = subprocess.Popen(k.cmd(["serve", "--listen", "127.0.0.1:0"] + list(extra)),
+                                  stdout=subprocess.DEVNULL, stderr=self.err)
+        deadline = time.monotonic() + 10
+        self.addr = None
+        while time.monotonic() < deadline and self.addr is None:
+            m = re.search(rb"clients are told ([0-9.]+:\d+)", open(self.err_path, "rb").read())
+            if m:
+                self.addr = m.group(1).decode()
+            elif self.p.poll() is not None:
+                break
+            else:
+                time.sleep(0.02)
+        check(self.addr, "kappa serve did not start: %s" % short(self.stderr()))
+
+    def stderr(self):
+        return open(self.err_path, "rb").read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        self.p.send_signal(sig)
+        try:
+            rc = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise
+        self.err.close()
+        return rc
+
+
+def kcat(*args, input=None, timeout=20):
+    p = subprocess.run([KCAT] + [str(a) for a in args], input=input, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    return p
+
+
+def needs_kcat():
+    if not KCAT:
+        print("skip: kcat is not installed (tools/setup.sh installs it)")
+        return True
+    return False
+
+
+def test_kcat_produce_each_codec_and_consume_back(k):
+    if needs_kcat():
+        return
+    s = Server(k)
+    try:
+        meta = kcat("-b", s.addr, "-L")
+        check(meta.returncode == 0 and b"broker 0 at " + s.addr.encode() in meta.stdout,
+              "kcat -L: %s %s" % (short(meta.stdout), short(meta.stderr)))
+        for codec in ["none", "gzip", "snappy", "lz4", "zstd"]:
+            lines = b"".join(b"%s-%05d\n" % (codec.encode(), i) for i in range(3000))
+            p = kcat("-b", s.addr, "-P", "-t", "t-" + codec, "-z", codec, "-X", "acks=all", input=lines)
+            check(p.returncode == 0, "kcat -P -z %s: %s" % (codec, short(p.stderr)))
+            # Acknowledged, so already durable and readable by the CLI.
+            check(k.consume("t-" + codec).out == lines, "%s: kappa consume differs from what kcat sent" % codec)
+            got = kcat("-b", s.addr, "-C", "-t", "t-" + codec, "-o", "beginning", "-e")
+            check(got.stdout == lines, "%s: kcat -C gave %d bytes" % (codec, len(got.stdout)))
+            check(k.ok("verify", "t-" + codec).rc == 0, "verify")
+        last = kcat("-b", s.addr, "-C", "-t", "t-gzip", "-o", "-3", "-e").stdout
+        check(last == b"gzip-02997\ngzip-02998\ngzip-02999\n", "-o -3: %r" % last)
+        mid = kcat("-b", s.addr, "-C", "-t", "t-gzip", "-o", "2998", "-e").stdout
+        check(mid == b"gzip-02998\ngzip-02999\n", "-o 2998: %r" % mid)
+        dump = k.ok("dump", k.logs("t-gzip")[0]).text
+        check("compresscodec: gzip" in dump, "kcat's gzip batches are not stored as sent")
+    finally:
+        check(s.stop() == 0, "serve did not exit 0 on SIGTERM")
+
+
+def test_cli_and_clients_see_each_other_at_once(k):
+    if needs_kcat():
+        return
+    k.create("live")
+    s = Server(k)
+    try:
+        out_path = os.path.join(k.root, "live.out")
+        with open(out_path, "wb") as out:
+            c = subprocess.Popen([KCAT, "-b", s.addr, "-C", "-t", "live", "-o", "beginning", "-u"],
+                                 stdout=out, stderr=subprocess.DEVNULL)
+            try:
+                time.sleep(1.0)  # the consumer is waiting in a long poll
+                t0 = time.monotonic()
+                k.produce("live", ["from-the-cli"])
+                while time.monotonic() - t0 < 5 and b"from-the-cli" not in open(out_path, "rb").read():
+                    time.sleep(0.01)
+                seen = time.monotonic() - t0
+                check(b"from-the-cli" in open(out_path, "rb").read(), "kcat never saw the CLI's record")
+                check(seen < 2.0, "kcat saw the CLI's record only after %.2f s" % seen)
+            finally:
+                c.terminate()
+                c.wait(timeout=5)
+        p = kcat("-b", s.addr, "-P", "-t", "live", input=b"from-kcat\n")
+        check(p.returncode == 0, "kcat -P: %s" % short(p.stderr))
+        check(k.values("live") == [b"from-the-cli", b"from-kcat"], "CLI reads %r" % k.values("live"))
+    finally:
+        s.stop()
+
+
+def test_bad_bytes_close_only_their_connection(k):
+    if needs_kcat():
+        return
+    s = Server(k)
+    try:
+        host, port = s.addr.split(":")
+        bad = [b"\x00\x00\x00\x05hello",                 # too short for a header
+               b"\x7f\xff\xff\xff" + b"x" * 100,          # 2 GiB frame
+               b"\xff\xff\xff\xf0abcd",                   # negative size
+               struct.pack(">ihhi", 12, 999, 0, 1) + b"\x00\x00\x00\x00",  # unknown API key
+               struct.pack(">ihhi", 12, 0, 1, 7) + b"\x00\x00\x00\x00",    # Produce v1: refused
+               os.urandom(4096)]
+        for payload in bad:
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(payload)
+            sock.settimeout(5)
+            try:
+                data = sock.recv(100)
+            except (ConnectionResetError, socket.timeout):
+                data = b""
+            check(data == b"", "the server answered garbage %r with %r" % (payload[:16], data))
+            sock.close()
+        idle = [socket.create_connection((host, int(port)), timeout=5) for _ in range(50)]
+        p = kcat("-b", s.addr, "-P", "-t", "after", input=b"still-serving\n")
+        check(p.returncode == 0, "kcat after garbage: %s" % short(p.stderr))
+        check(k.values("after") == [b"still-serving"], "after: %r" % k.values("after"))
+        for sock in idle:
+            sock.close()
+        check(b"closed the connection" in s.stderr(), "no line on stderr: %s" % short(s.stderr()))
+        check(k.values("after") == [b"still-serving"], "garbage appended something")
+    finally:
+        s.stop()
+
+
+def test_acknowledged_produce_survives_kill9(k):
+    if needs_kcat():
+        return
+    s = Server(k)
+    lines = b"".join(b"durable-%06d\n" % i for i in range(20000))
+    p = kcat("-b", s.addr, "-P", "-t", "d", "-X", "acks=all", input=lines)
+    check(p.returncode == 0, "kcat -P: %s" % short(p.stderr))
+    s.p.kill()
+    s.p.wait(timeout=10)
+    s.err.close()
+    check(k.consume("d").out == lines, "after kill -9, the acknowledged records are not all there")
+    s2 = Server(k)
+    try:
+        got = kcat("-b", s2.addr, "-C", "-t", "d", "-e").stdout
+        check(got == lines, "a restarted server serves %d bytes of %d" % (len(got), len(lines)))
+    finally:
+        s2.stop()
+
+
+def test_sigterm_stops_within_ten_seconds(k):
+    if needs_kcat():
+        return
+    s = Server(k)
+    kcat("-b", s.addr, "-P", "-t", "x", input=b"a\n")
+    t0 = time.monotonic()
+    rc = s.stop(timeout=10)
+    check(rc == 0, "exit %d on SIGTERM" % rc)
+    check(time.monotonic() - t0 < 10, "took %.1f s" % (time.monotonic() - t0))
+
+
+def test_listen_errors_name_the_address(k):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    port = sock.getsockname()[1]
+    r = k.run("serve", "--listen", "127.0.0.1:%d" % port, timeout=10)
+    check(r.rc == 1 and b"127.0.0.1:%d" % port in r.err, "port in use: exit %d %s" % (r.rc, short(r.err)))
+    r = k.run("serve", "--listen", "nonsense", timeout=10)
+    check(r.rc == 2 and b"HOST:PORT" in r.err, "bad --listen: exit %d %s" % (r.rc, short(r.err)))
+    sock.close()
+
+
+if __name__ == "__main__":
+    run_tests(globals())
