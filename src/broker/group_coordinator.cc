@@ -382,8 +382,10 @@ void group_coordinator::remove_member(consumer_group& g, std::string_view member
   try_complete_join(g, now_ms);
 }
 
-// Processes the due events of each group in time order, each at its own
-// time, so the outcome does not depend on how late tick() is called.
+// Processes the due events of each group in the order of their due times,
+// so a late tick() removes the same members. What they start for clients (a
+// rebalance's deadline, a new generation's session timers) starts now: a
+// client can only react from the moment it hears about it.
 void group_coordinator::advance(int64_t now_ms) {
   for (auto& [id, g] : groups_) advance_group(g, now_ms);
 }
@@ -407,13 +409,13 @@ void group_coordinator::advance_group(consumer_group& g, int64_t now_ms) {
         int64_t delay = std::min(options_.initial_rebalance_delay_ms, g.initial_delay_remaining_ms);
         g.initial_delay_remaining_ms -= delay;
         g.new_member_added = false;
-        g.rebalance_deadline_ms = t + delay;
+        g.rebalance_deadline_ms = t + delay;  // an internal timer: kept on its schedule
       } else {
-        complete_join(g, t);
+        complete_join(g, now_ms);
       }
     } else {
       std::string member_id = expired->member_id;
-      remove_member(g, member_id, t);
+      remove_member(g, member_id, now_ms);
     }
   }
 }

@@ -14,7 +14,8 @@
 // completion: called exactly once, maybe inside the call, maybe later inside
 // another call or tick(), unless cancel(conn) came first. The response a
 // completion gets points into storage that lives only during the call: encode
-// it there. Completions and the observer may call back into the coordinator.
+// it there. Completions and the observer may call back into the coordinator
+// (a call made from inside one runs the completions queued so far first).
 #pragma once
 
 #include <cstdint>

@@ -256,6 +256,15 @@ TEST_CASE("group: a session expiry is applied at its time even when tick comes l
   CHECK(state_of(p.c) == "Empty");
 }
 
+TEST_CASE("group: a rebalance ended by a late tick starts the members' sessions at that tick") {
+  group_coordinator c(test_options());
+  auto j = join(c, 1, "", 0);
+  c.tick(5000);
+  REQUIRE(j->calls == 1);
+  // The client hears of its generation only now; its session runs from here.
+  CHECK(c.next_tick_ms() == 5000 + kSession);
+}
+
 TEST_CASE("group: a member that leaves triggers a rebalance") {
   stable_pair p;
   CHECK(leave(p.c, p.b, 200) == 0);
@@ -471,7 +480,10 @@ TEST_CASE("group: describe and list show the state, the protocol and the members
   CHECK(d.members[0].metadata.empty());  // only while Stable
 
   c.tick(kDelay);
-  CHECK(state_of(c) == "CompletingRebalance");
+  d = c.describe_group("g");
+  CHECK(d.state == "CompletingRebalance");
+  CHECK(d.protocol.empty());  // chosen, but shown only once Stable
+  CHECK(d.members.at(0).metadata.empty());
   sync(c, 1, ja->member_id, 1, kDelay, {{ja->member_id, "asg"}});
   d = c.describe_group("g");
   CHECK(d.state == "Stable");
@@ -526,4 +538,30 @@ TEST_CASE("group: the observer sees every membership change") {
   REQUIRE(seen.size() == 4);
   CHECK(seen[3].second.empty());
   CHECK(state_of(c) == "Empty");
+}
+
+TEST_CASE("group: a completion may call back in: sync from inside the join completion, cancel of a queued one") {
+  group_coordinator c(test_options());
+  std::vector<std::string> order;
+  std::shared_ptr<sync_seen> sa;
+  wire::join_group_request req;
+  req.group_id = "g";
+  req.session_timeout_ms = kSession;
+  req.rebalance_timeout_ms = kRebalance;
+  req.protocol_type = "consumer";
+  req.protocols = {{"range", "m"}};
+  c.join(1, 2, req, "ca", "h", 0, [&](const wire::join_group_response& r) {
+    order.push_back("a");
+    std::string me(r.member_id);
+    // B's connection closes meanwhile, and the leader syncs at once.
+    c.cancel(2);
+    sa = sync(c, 1, me, r.generation_id, kTogether, {{me, "x"}});
+  });
+  c.join(2, 2, req, "cb", "h", 0, [&](const wire::join_group_response&) { order.push_back("b"); });
+  c.tick(kTogether);
+  CHECK(order == std::vector<std::string>{"a"});  // B's answer was queued behind A's, then dropped
+  REQUIRE(sa);
+  REQUIRE(sa->calls == 1);
+  CHECK(sa->assignment == "x");
+  CHECK(state_of(c) == "Stable");
 }
