@@ -23,6 +23,7 @@
 #include <set>
 #include <variant>
 
+#include "broker/group_coordinator.h"
 #include "broker/log_service.h"
 #include "util/clock.h"
 #include "wire/codec.h"
@@ -169,6 +170,7 @@ class server {
       int64_t now = steady_clock_ms();
       int timeout = 1000;
       for (const auto& w : waiting_) timeout = static_cast<int>(std::clamp<int64_t>(w.deadline - now, 0, timeout));
+      timeout = static_cast<int>(std::clamp<int64_t>(groups_.next_tick_ms() - now, 0, timeout));
       int n = ::epoll_wait(epoll_fd_, events, 256, timeout);
       if (n < 0 && errno != EINTR) break;
       bool appended = false;
@@ -270,6 +272,7 @@ class server {
   void close_conn(connection& c, const std::string& why) {
     if (!why.empty()) std::fprintf(stderr, "kappa: closed the connection from %s: %s\n", c.peer.c_str(), why.c_str());
     c.closing = true;
+    groups_.cancel(c.id);
     std::erase_if(waiting_, [&](const waiting_fetch& w) { return w.conn == c.id; });
     std::erase_if(sync_waiters_, [&](const std::pair<uint64_t, slot*>& w) { return w.first == c.id; });
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
@@ -560,6 +563,122 @@ class server {
     answer(s, m, h.api_version);
   }
 
+  // ---- the group coordinator (group_coordinator.h) and committed offsets
+
+  void dispatch(connection&, slot& s, const wire::request_header& h, const wire::find_coordinator_request& r) {
+    wire::find_coordinator_response m;
+    if (r.key_type != 0) {
+      m.error_code = 15;  // COORDINATOR_NOT_AVAILABLE: no transactions here
+      m.error_message = "kappa serve has no transaction coordinator";
+    }
+    m.node_id = kNodeId;
+    m.host = advertised_.host;
+    m.port = advertised_.port;
+    answer(s, m, h.api_version);
+  }
+
+  void dispatch(connection& c, slot& s, const wire::request_header& h, const wire::join_group_request& r) {
+    std::string_view host(c.peer);
+    host = host.substr(0, host.rfind(':'));
+    int16_t version = h.api_version;
+    groups_.join(c.id, version, r, h.client_id.value_or(""), host, steady_clock_ms(),
+                 [this, &s, version](const wire::join_group_response& m) { answer(s, m, version); });
+  }
+
+  void dispatch(connection& c, slot& s, const wire::request_header& h, const wire::sync_group_request& r) {
+    int16_t version = h.api_version;
+    groups_.sync(c.id, r, steady_clock_ms(),
+                 [this, &s, version](const wire::sync_group_response& m) { answer(s, m, version); });
+  }
+
+  void dispatch(connection&, slot& s, const wire::request_header& h, const wire::heartbeat_request& r) {
+    answer(s, groups_.heartbeat(r, steady_clock_ms()), h.api_version);
+  }
+
+  void dispatch(connection&, slot& s, const wire::request_header& h, const wire::leave_group_request& r) {
+    answer(s, groups_.leave(r, steady_clock_ms()), h.api_version);
+  }
+
+  void dispatch(connection&, slot& s, const wire::request_header& h, const wire::offset_commit_request& r) {
+    wire::offset_commit_response m;
+    int16_t err = groups_.check_commit(r.group_id, r.generation_id, r.member_id, steady_clock_ms());
+    for (const auto& t : r.topics) {
+      auto& mt = m.topics.emplace_back();
+      mt.name = t.name;
+      int16_t terr = err;
+      std::vector<std::pair<int32_t, int64_t>> offs;
+      if (terr == kNone) {
+        int32_t n = log_.partitions_of(t.name, false, &terr);
+        for (const auto& p : t.partitions)
+          if (terr == kNone && (p.partition_index < 0 || p.partition_index >= n)) terr = kUnknownTopicOrPartition;
+      }
+      if (terr == kNone) {
+        for (const auto& p : t.partitions) offs.emplace_back(p.partition_index, p.committed_offset);
+        Status st = dd_.ensure_created();
+        if (st.ok()) st = dd_.catalog()->commit_offsets(std::string(r.group_id), std::string(t.name), offs);
+        if (!st.ok()) terr = kUnknownServerError;
+      }
+      for (const auto& p : t.partitions) mt.partitions.push_back({p.partition_index, terr});
+    }
+    answer(s, m, h.api_version);
+  }
+
+  void dispatch(connection&, slot& s, const wire::request_header& h, const wire::offset_fetch_request& r) {
+    wire::offset_fetch_response m;
+    std::vector<group_offset> offs;
+    if (dd_.catalog()) {
+      auto got = dd_.catalog()->group_offsets(std::string(r.group_id));
+      if (got.ok()) offs = std::move(got.value());
+    }
+    auto committed = [&](std::string_view topic, int32_t p) -> int64_t {
+      for (const auto& o : offs)
+        if (o.topic == topic && o.partition == p) return o.offset;
+      return -1;
+    };
+    if (r.topics) {
+      for (const auto& t : *r.topics) {
+        auto& mt = m.topics.emplace_back();
+        mt.name = t.name;
+        for (int32_t p : t.partition_indexes) mt.partitions.push_back({p, committed(t.name, p), "", kNone});
+      }
+    } else {  // v2+: every partition the group has committed
+      for (const auto& o : offs) {
+        if (m.topics.empty() || m.topics.back().name != o.topic) m.topics.push_back({o.topic, {}});
+        m.topics.back().partitions.push_back({o.partition, o.offset, "", kNone});
+      }
+    }
+    answer(s, m, h.api_version);
+  }
+
+  void dispatch(connection&, slot& s, const wire::request_header& h, const wire::list_groups_request&) {
+    wire::list_groups_response m;
+    std::vector<group_listing> live = groups_.list_groups();
+    std::vector<std::string> stored;
+    if (dd_.catalog())
+      if (auto g = dd_.catalog()->list_groups(); g.ok()) stored = std::move(g.value());
+    for (const auto& g : live) m.groups.push_back({g.group_id, g.protocol_type});
+    for (const auto& g : stored)
+      if (std::none_of(live.begin(), live.end(), [&](const group_listing& l) { return l.group_id == g; }))
+        m.groups.push_back({g, "consumer"});  // committed by the CLI or an assign()-style client
+    answer(s, m, h.api_version);
+  }
+
+  void dispatch(connection&, slot& s, const wire::request_header& h, const wire::describe_groups_request& r) {
+    wire::describe_groups_response m;
+    std::vector<group_description> described;
+    for (auto g : r.groups) described.push_back(groups_.describe_group(g));
+    for (const auto& d : described) {
+      auto& mg = m.groups.emplace_back();
+      mg.group_id = d.group_id;
+      mg.group_state = d.state;
+      mg.protocol_type = d.protocol_type;
+      mg.protocol_data = d.protocol;
+      for (const auto& mb : d.members)
+        mg.members.push_back({mb.member_id, mb.client_id, mb.client_host, mb.metadata, mb.assignment});
+    }
+    answer(s, m, h.api_version);
+  }
+
   template <class R>
   void dispatch(connection& c, slot&, const wire::request_header& h, const R&) {
     // Decoded but not served yet by this broker: as for an API it does not
@@ -585,6 +704,7 @@ class server {
   // After a round of events: the shared fsync, then what it unblocked,
   // waiting fetches that can go, and the connections' output.
   void round_end(bool data_changed) {
+    groups_.tick(steady_clock_ms());
     if (!sync_waiters_.empty() || produced_this_round_) {
       std::vector<std::string> failed = log_.sync();
       for (auto& [conn, s] : sync_waiters_) {
@@ -621,6 +741,7 @@ class server {
   data_dir& dd_;
   server_options o_;
   log_service log_;
+  group_coordinator groups_;
   host_port advertised_;
   std::string cluster_id_;
   int listen_fd_ = -1, epoll_fd_ = -1, inotify_fd_ = -1;
