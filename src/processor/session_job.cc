@@ -487,6 +487,14 @@ Status session_job::impl::step(partition_run& s, bool* progressed) {
                               "; run `kappa verify " + input.name + "` for details");
   }
   *progressed = true;
+  // A two-stage pipeline of cache hints: a record's key slot starts
+  // loading kSlotAhead records before it is fed, its window and counts
+  // kStateAhead records before (an event otherwise waits for both).
+  constexpr size_t kSlotAhead = 16, kStateAhead = 8;
+  for (size_t j = 0; j < std::min(n, kSlotAhead); j++)
+    if (!recs[j].value.is_null()) s.task->prefetch_key(recs[j].value.view());
+  for (size_t j = 0; j < std::min(n, kStateAhead); j++)
+    if (!recs[j].value.is_null()) s.task->prefetch_state(recs[j].value.view());
   size_t i = 0;
   for (; i < n; i++) {
     const record_view& rec = recs[i];
@@ -494,11 +502,15 @@ Status session_job::impl::step(partition_run& s, bool* progressed) {
       s.done = true;
       break;
     }
+    if (i + kSlotAhead < n && !recs[i + kSlotAhead].value.is_null())
+      s.task->prefetch_key(recs[i + kSlotAhead].value.view());
+    if (i + kStateAhead < n && !recs[i + kStateAhead].value.is_null())
+      s.task->prefetch_state(recs[i + kStateAhead].value.view());
     s.current = &rec;
     if (rec.value.is_null())
       s.task->feed_null();
     else
-      s.task->feed(rec.value.view());
+      s.task->feed_hinted(rec.value.view());
     s.next = rec.offset + 1;
     if (!s.error.ok()) return s.error;
   }

@@ -147,7 +147,7 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
       [this](uint32_t value) {
         uint32_t s = value & ~kDirty;
         if (s != kNil) {
-          __builtin_prefetch(&windows_[s]);
+          cache_prefetch(&windows_[s]);
           counts_.prefetch(s);
         }
       },
@@ -374,7 +374,7 @@ void session_windows::end_step() {
       keys_.prefetch_at(windows_[s].key);
       counts_.prefetch(s);
     } else {
-      __builtin_prefetch(&windows_[s]);
+      cache_prefetch(&windows_[s]);
       next_due_ = s;
     }
   }

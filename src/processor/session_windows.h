@@ -109,7 +109,7 @@ class session_windows {
     keys_.find(key, h, [this](uint32_t value) {
       uint32_t s = value & ~kDirty;
       if (s != kNil) {
-        __builtin_prefetch(&windows_[s]);
+        cache_prefetch(&windows_[s]);
         counts_.prefetch(s);
       }
     });
