@@ -331,6 +331,30 @@ TEST_CASE("Flink testSessionWindows with a checkpoint and restore in the middle 
   session_windows_after_snapshot(r);
 }
 
+TEST_CASE("a session longer than 2^32 ms keeps its start, through merges, a checkpoint and a restore") {
+  // A window keeps its start as a 32-bit length; longer ones keep it aside.
+  const int64_t day = 86400000, gap = 30 * day;
+  driver d(gap, 0);
+  d.event("long", 1000);
+  d.event("long", 1000 + 25 * day);
+  d.event("short", 1000 + 40 * day);
+  d.event("long", 1000 + 50 * day);  // [1000, 1000 + 80 days): 6.9e9 ms
+  d.event("long", 500);              // extends the start of the long window
+  store st;
+  st.checkpoint(d.w);
+  driver r(gap, 0);
+  st.restore_into(r.w);
+  r.event("long", 1000 + 80 * day);  // touches its end: [500, 1000 + 110 days)
+  r.wm(INT64_MAX);
+  std::vector<out> want = {{"short", 1000 + 40 * day, 1000 + 70 * day, 1, 1, false},
+                           {"long", 500, 1000 + 110 * day, 5, 5, false}};
+  CHECK(render(r.outs) == render(want));
+  d.wm(INT64_MAX);
+  std::vector<out> want_d = {{"short", 1000 + 40 * day, 1000 + 70 * day, 1, 1, false},
+                             {"long", 500, 1000 + 80 * day, 4, 4, false}};
+  CHECK(render(d.outs) == render(want_d));
+}
+
 TEST_CASE("random events and watermarks: restoring from incremental checkpoints changes nothing") {
   for (uint32_t seed = 1; seed <= 30; seed++) {
     CAPTURE(seed);
