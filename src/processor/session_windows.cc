@@ -383,8 +383,7 @@ void session_windows::end_step() {
   for (uint32_t s : dropped_) free_slot(s);
   // The window due next starts loading now, and once it is in (a step
   // later) its key's slot and counts: what firing it will read.
-  if (const timer_queue::entry* next = timers_.peek()) {
-    uint32_t s = next->slot;
+  if (uint32_t s; timers_.peek(&s)) {
     if (s == next_due_) {
       keys_.prefetch_at(windows_[s].key);
       counts_.prefetch(s);

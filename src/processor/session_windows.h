@@ -137,7 +137,7 @@ class session_windows {
   struct memory_use {
     size_t keys = 0;          // keys held (with open windows, or changed since the last take_changes)
     size_t windows = 0;       // window slots (20 bytes each)
-    size_t timers = 0;        // the timer queue (an entry of 12 bytes per window slot)
+    size_t timers = 0;        // the timer queue (an entry of 8 bytes per window slot)
     size_t key_slots = 0;     // the keys' hash slots (16 bytes, with each key's window list head)
     size_t counts = 0;        // --count-by counters, and the interned values
     size_t sums = 0;          // --sum-field sums

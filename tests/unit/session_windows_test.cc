@@ -952,6 +952,62 @@ TEST_CASE("timer queue: each watermark step takes out exactly the entries due, n
   }
 }
 
+TEST_CASE("timer queue: times beyond 32 bits of its base come out early, never late, and go back in") {
+  // Times spread over 2^40 ms and watermark jumps of up to 2^34 ms: the
+  // queue holds some times as lower bounds and moves its base up and down.
+  // An entry may come out early (its real time is later), as long as it
+  // says a time <= the watermark and is put back, as session_windows does;
+  // none may come out late, and the loop always ends.
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    CAPTURE(seed);
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull;
+    auto rnd = [&](uint64_t n) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x % n;
+    };
+    timer_queue q;
+    std::map<uint32_t, int64_t> model;  // slot -> real time
+    int64_t wm = static_cast<int64_t>(rnd(1000)) - 500;
+    uint32_t next_slot = 0;
+    for (int step = 0; step < 400; step++) {
+      for (uint64_t k = rnd(20); k > 0; k--) {
+        int64_t t;
+        switch (rnd(4)) {
+          case 0: t = wm + 1 + static_cast<int64_t>(rnd(uint64_t{1} << 40)); break;  // far: capped
+          case 1: t = wm - static_cast<int64_t>(rnd(uint64_t{1} << 32)); break;      // below the base, maybe
+          default: t = wm + 1 + static_cast<int64_t>(rnd(100000));
+        }
+        q.push({t, next_slot});
+        model[next_slot++] = t;
+      }
+      wm += static_cast<int64_t>(rnd(4) == 0 ? rnd(uint64_t{1} << 34) : rnd(5000));
+      if (step == 399) wm = INT64_MAX;
+      size_t budget = 4 * model.size() + 100;
+      while (q.due(wm)) {
+        REQUIRE(budget-- > 0);
+        timer_queue::entry e = q.top();
+        REQUIRE(e.time <= wm);
+        auto it = model.find(e.slot);
+        REQUIRE(it != model.end());
+        // A lower bound at worst, unless the entry is due anyway (the base
+        // jumped past it to the watermark).
+        REQUIRE((e.time <= it->second || it->second <= wm));
+        if (it->second <= wm) {
+          q.pop();
+          model.erase(it);
+        } else {
+          q.replace_top({it->second, e.slot});  // early: back in for its time
+        }
+      }
+      for (const auto& [slot, t] : model) REQUIRE(t > wm);  // none left behind
+      REQUIRE(q.size() == model.size());
+    }
+    CHECK(model.empty());
+  }
+}
+
 TEST_CASE("session JSON writes keys and count values exactly as the JSON string escaper does") {
   for (std::string key : {std::string("u42"), std::string("with space ~"), std::string("q\"uote"),
                           std::string("back\\slash"), std::string("tab\there"), std::string("del\x7f"),
