@@ -457,6 +457,28 @@ TEST_CASE("session record values are SPEC's JSON, counts in byte order, integer 
     append_session_json(s, {false, true}, &out);
     CHECK(out.find("\"sum\":" + text + ",") != std::string::npos);
   }
+  // A plain key and values (written straight into the string), at the
+  // widest integers, appended after what out already holds; and the same
+  // with counts out of byte order (sorted first).
+  fired_session p;
+  p.key = "u1";
+  p.start = INT64_MIN;
+  p.end = INT64_MAX;
+  p.count = INT64_MAX;
+  std::vector<value_count> sorted_counts = {{"a", INT64_MIN}, {"b", 1}};
+  p.counts = sorted_counts;
+  p.sum_int = INT64_MIN;
+  const std::string want = R"({"key":"u1","window_start":-9223372036854775808,"window_end":9223372036854775807,)"
+                           R"("count":9223372036854775807,"counts":{"a":-9223372036854775808,"b":1},)"
+                           R"("sum":-9223372036854775808,"late_update":false})";
+  out = "x";
+  append_session_json(p, {true, true}, &out);
+  CHECK(out == "x" + want);
+  std::vector<value_count> unsorted_counts = {{"b", 1}, {"a", INT64_MIN}};
+  p.counts = unsorted_counts;
+  out.clear();
+  append_session_json(p, {true, true}, &out);
+  CHECK(out == want);
 }
 
 namespace {
