@@ -70,7 +70,7 @@ uint32_t session_windows::alloc_slot() {
 
 int64_t session_windows::long_start(uint32_t slot) const { return long_starts_.find(slot)->second; }
 
-void session_windows::set_bounds(uint32_t slot, int64_t start, int64_t end) {
+void session_windows::set_long_bounds(uint32_t slot, int64_t start, int64_t end) {
   window& w = windows_[slot];
   if (w.length == kLongLength) long_starts_.erase(slot);
   uint64_t length = static_cast<uint64_t>(end) - static_cast<uint64_t>(start);

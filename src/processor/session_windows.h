@@ -178,7 +178,17 @@ class session_windows {
     return w.length != kLongLength ? w.end - static_cast<int64_t>(w.length) : long_start(slot);
   }
   int64_t long_start(uint32_t slot) const;
-  void set_bounds(uint32_t slot, int64_t start, int64_t end);
+  void set_bounds(uint32_t slot, int64_t start, int64_t end) {
+    window& w = windows_[slot];
+    uint64_t length = static_cast<uint64_t>(end) - static_cast<uint64_t>(start);
+    if (length < kLongLength && w.length != kLongLength) [[likely]] {
+      w.length = static_cast<uint32_t>(length);
+      w.end = end;
+    } else {
+      set_long_bounds(slot, start, end);
+    }
+  }
+  void set_long_bounds(uint32_t slot, int64_t start, int64_t end);
   struct sum {
     int64_t i = 0;
     double f = 0;
