@@ -31,6 +31,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "processor/session_task.h"
 
@@ -82,8 +83,33 @@ int main(int argc, char** argv) {
   std::string buf(kChunk + kPad, ' ');
   size_t have = 0;
   uint64_t lines = 0;
+  std::vector<std::string_view> chunk_lines;
+  constexpr size_t kBatch = 512;
+  constexpr size_t kSlotAhead = 16, kStateAhead = 8;
   size_t peak_open = 0;
   session_windows::memory_use peak_mem{};
+  // Lines go in batches of kBatch, with the job runner's pipeline of
+  // cache hints (session_job.cc, step()).
+  auto feed_batch = [&] {
+    size_t count = chunk_lines.size();
+    for (size_t j = 0; j < std::min(count, kSlotAhead); j++) task.prefetch_key(chunk_lines[j]);
+    for (size_t j = 0; j < std::min(count, kStateAhead); j++) task.prefetch_state(chunk_lines[j]);
+    for (size_t j = 0; j < count; j++) {
+      if (j + kSlotAhead < count) task.prefetch_key(chunk_lines[j + kSlotAhead]);
+      if (j + kStateAhead < count) task.prefetch_state(chunk_lines[j + kStateAhead]);
+      task.feed_hinted(chunk_lines[j]);
+      lines++;
+      if ((lines & 1023) == 0 && task.windows().open_windows() > peak_open) {
+        peak_open = task.windows().open_windows();
+        peak_mem = task.windows().memory();
+      }
+      if (checkpoint_every && lines % checkpoint_every == 0)
+        task.windows().take_changes([&](const std::string& key, const std::string* enc) {
+          checkpoint_bytes += key.size() + (enc ? enc->size() : 0);
+        });
+    }
+    chunk_lines.clear();
+  };
   clk::duration read_time{}, feed_time{};
   auto t_start = clk::now();
   double cpu_start = thread_cpu_seconds();
@@ -107,21 +133,12 @@ int main(int argc, char** argv) {
         nl = buf.data() + have;  // a last line without a newline
       }
       size_t end = static_cast<size_t>(nl - buf.data());
-      if (end > pos) {
-        task.feed(std::string_view(buf.data() + pos, end - pos));
-        lines++;
-        if ((lines & 1023) == 0 && task.windows().open_windows() > peak_open) {
-          peak_open = task.windows().open_windows();
-          peak_mem = task.windows().memory();
-        }
-        if (checkpoint_every && lines % checkpoint_every == 0)
-          task.windows().take_changes([&](const std::string& key, const std::string* enc) {
-            checkpoint_bytes += key.size() + (enc ? enc->size() : 0);
-          });
-      }
+      if (end > pos) chunk_lines.emplace_back(buf.data() + pos, end - pos);
       pos = std::min(end + 1, have);
+      if (pos == have || chunk_lines.size() == kBatch) feed_batch();
       if (pos == have) break;
     }
+    feed_batch();
     std::memmove(buf.data(), buf.data() + pos, have - pos);
     have -= pos;
     if (have == kChunk) {

@@ -46,7 +46,7 @@ class count_table {
 
   // Starts loading a row (to overlap the cache miss with other work).
   void prefetch(uint32_t row) const {
-    if (!sparse_) __builtin_prefetch(dense_.data() + static_cast<size_t>(row) * width_ * bytes_);
+    if (!sparse_) cache_prefetch(dense_.data() + static_cast<size_t>(row) * width_ * bytes_);
   }
   // row[v] += 1, the per-event step.
   void increment(uint32_t row, uint32_t v) {

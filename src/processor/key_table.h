@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/prefetch.h"
+
 namespace kappa {
 
 class key_table {
@@ -57,7 +59,7 @@ class key_table {
   // Starts loading the slot where find(_, h) begins (to overlap the cache
   // miss with other work).
   void prefetch(uint64_t h) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[h & mask_]);
+    if (!slots_.empty()) cache_prefetch(&slots_[h & mask_]);
   }
   // Whether a[0, n) == b[0, n). Up to 16 bytes without a call: two loads
   // from each side that overlap to cover the length; reads nothing outside.
@@ -72,7 +74,7 @@ class key_table {
   }
 
   // Starts loading a slot.
-  void prefetch_at(uint32_t slot) const { __builtin_prefetch(&slots_[slot]); }
+  void prefetch_at(uint32_t slot) const { cache_prefetch(&slots_[slot]); }
 
   // Adds key and returns its new id. REQUIRES: key is not present;
   // h = hash(key). May grow the table, which moves every slot.

@@ -79,7 +79,7 @@ struct field_rules {
   }
 
   // name == field, without a call for names of up to 16 bytes.
-  static bool is(std::string_view name, const std::string& field) {
+  [[gnu::always_inline]] static bool is(std::string_view name, const std::string& field) {
     return name.size() == field.size() && key_table::same_bytes(name.data(), field.data(), name.size());
   }
 

@@ -91,6 +91,10 @@ struct session_job::impl {
   Status step(partition_run& s, bool* progressed);
   void publish(partition_run& s);
   Status work(const std::vector<partition_run*>& mine);
+  // Worker threads: --threads, or one per core.
+  size_t threads() const {
+    return o.threads > 0 ? static_cast<size_t>(o.threads) : std::max(1u, std::thread::hardware_concurrency());
+  }
   void fail(const Status& st) {
     std::lock_guard<std::mutex> g(error_mu);
     if (first_error.ok()) first_error = st;
@@ -276,22 +280,32 @@ Result<std::unique_ptr<session_job>> session_job::open(data_dir& dd, const sessi
   }
 
   KAPPA_ASSIGN_OR_RETURN(auto cps, dd.catalog()->checkpoints(m.group));
+  std::vector<partition_run*> fresh;
   for (int32_t p = 0; p < m.input.partitions; p++) {
     auto s = std::make_unique<partition_run>();
     s->partition = p;
     for (const auto& cp : cps)
       if (cp.partition == p) s->cp = cp;
-    bool fresh = s->cp.checkpoints == 0;
+    if (s->cp.checkpoints == 0) fresh.push_back(s.get());
     s->cp.partition = p;
     s->base = s->cp;
     KAPPA_RETURN_IF_ERROR(m.restore(*s));
-    if (fresh) {
-      // The first checkpoint records where the outputs began, so a crash
-      // before the next one cuts them back to here.
-      KAPPA_RETURN_IF_ERROR(m.checkpoint(*s));
-    }
     m.parts.push_back(std::move(s));
   }
+  // The first checkpoint records where the outputs began, so a crash
+  // before the next one cuts them back to here. Each waits for its outputs'
+  // sync and its commit, so they are taken on up to --threads threads at
+  // once (on a short replay, the wait is a good part of the run).
+  size_t n = std::min(m.threads(), fresh.size());
+  std::vector<Status> done(fresh.size());
+  std::vector<std::thread> threads;
+  auto first_checkpoints = [&m, &fresh, &done, n](size_t t) {
+    for (size_t i = t; i < fresh.size(); i += n) done[i] = m.checkpoint(*fresh[i]);
+  };
+  for (size_t t = 1; t < n; t++) threads.emplace_back(first_checkpoints, t);
+  if (n > 0) first_checkpoints(0);
+  for (auto& t : threads) t.join();
+  for (const Status& st : done) KAPPA_RETURN_IF_ERROR(st);
   return job;
 }
 
@@ -487,6 +501,14 @@ Status session_job::impl::step(partition_run& s, bool* progressed) {
                               "; run `kappa verify " + input.name + "` for details");
   }
   *progressed = true;
+  // A two-stage pipeline of cache hints: a record's key slot starts
+  // loading kSlotAhead records before it is fed, its window and counts
+  // kStateAhead records before (an event otherwise waits for both).
+  constexpr size_t kSlotAhead = 16, kStateAhead = 8;
+  for (size_t j = 0; j < std::min(n, kSlotAhead); j++)
+    if (!recs[j].value.is_null()) s.task->prefetch_key(recs[j].value.view());
+  for (size_t j = 0; j < std::min(n, kStateAhead); j++)
+    if (!recs[j].value.is_null()) s.task->prefetch_state(recs[j].value.view());
   size_t i = 0;
   for (; i < n; i++) {
     const record_view& rec = recs[i];
@@ -494,11 +516,15 @@ Status session_job::impl::step(partition_run& s, bool* progressed) {
       s.done = true;
       break;
     }
+    if (i + kSlotAhead < n && !recs[i + kSlotAhead].value.is_null())
+      s.task->prefetch_key(recs[i + kSlotAhead].value.view());
+    if (i + kStateAhead < n && !recs[i + kStateAhead].value.is_null())
+      s.task->prefetch_state(recs[i + kStateAhead].value.view());
     s.current = &rec;
     if (rec.value.is_null())
       s.task->feed_null();
     else
-      s.task->feed(rec.value.view());
+      s.task->feed_hinted(rec.value.view());
     s.next = rec.offset + 1;
     if (!s.error.ok()) return s.error;
   }
@@ -562,8 +588,7 @@ Status session_job::impl::work(const std::vector<partition_run*>& mine) {
 
 Status session_job::run() {
   impl& m = *impl_;
-  size_t n = m.o.threads > 0 ? static_cast<size_t>(m.o.threads) : std::max(1u, std::thread::hardware_concurrency());
-  n = std::min(n, m.parts.size());
+  size_t n = std::min(m.threads(), m.parts.size());
   std::vector<std::vector<partition_run*>> shares(n);
   for (size_t i = 0; i < m.parts.size(); i++) shares[i % n].push_back(m.parts[i].get());
   auto worker = [&m](const std::vector<partition_run*>* mine) {

@@ -17,11 +17,10 @@ session_task::session_task(const session_task_options& o, session_fn on_session,
       time_field_(o.fields.time),
       max_time_(INT64_MAX - o.gap) {}
 
-// A guess at the next event's key: the padding after a line is often the
-// start of the next record, and a key field written "key":"..." near its
+// A guess at the key of the record that starts at or near p (the 64 bytes
+// from p are readable): a key field written "key":"..." near a record's
 // start is probably that event's key. A wrong guess costs one lookup.
-std::string_view session_task::next_key(std::string_view line) const {
-  const char* ahead = line.data() + line.size();
+std::string_view session_task::key_at(const char* ahead) const {
   constexpr size_t kAhead = 64;
   size_t n = key_pattern_.size();
   if (n >= kAhead) return {};
@@ -64,10 +63,41 @@ void session_task::emit(std::vector<fired_session>& fired) {
 
 void session_task::emit_fired(void* task, const fired_session& s) { static_cast<session_task*>(task)->emit(s); }
 
-void session_task::feed(std::string_view line) {
-  // The next event's key slot loads while this line is handled; at the
-  // end, its window and counts (the two reads an event waits for).
-  std::string_view next = next_key(line);
+void session_task::prefetch_key(std::string_view line) {
+  std::string_view key = key_at(line.data());
+  hint& h = hints_[hints_in_++ % kHints];
+  h = hint{line.data(), key.data(), key.size(), 0};
+  if (key.empty()) return;
+  h.hash = key_table::hash(key);
+  windows_.prefetch_slot(h.hash);
+}
+
+void session_task::prefetch_state(std::string_view line) {
+  const hint& h = hints_[hints_out_ % kHints];
+  if (h.line == line.data()) {
+    hints_out_++;
+    if (h.length) windows_.prefetch_state(std::string_view(h.key, h.length), h.hash);
+    return;
+  }
+  // Out of step with prefetch_key() (a line skipped): find the line in
+  // the ring, and go on from there.
+  for (size_t i = hints_in_; i-- > 0 && i + kHints >= hints_in_ + 1;) {
+    const hint& o = hints_[i % kHints];
+    if (o.line != line.data()) continue;
+    hints_out_ = i + 1;
+    if (o.length) windows_.prefetch_state(std::string_view(o.key, o.length), o.hash);
+    return;
+  }
+  std::string_view key = key_at(line.data());
+  if (!key.empty()) windows_.prefetch_state(key, key_table::hash(key));
+}
+
+void session_task::feed(std::string_view line, bool look_ahead) {
+  // Unless the caller hinted ahead: the padding after a line is often the
+  // start of the next record, whose key slot then loads while this line
+  // is handled; at the end, its window and counts (the two reads an event
+  // waits for).
+  std::string_view next = look_ahead ? key_at(line.data() + line.size()) : std::string_view();
   uint64_t next_hash = 0;
   if (!next.empty()) {
     next_hash = key_table::hash(next);

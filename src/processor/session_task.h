@@ -45,7 +45,20 @@ class session_task {
   // Those bytes are also read as a hint, never trusted: when they hold the
   // start of the next record, as in a log segment or a read buffer, the
   // next event's key state starts loading into the cache early.
-  void feed(std::string_view line);
+  void feed(std::string_view line) { feed(line, true); }
+  // The same, for a caller that hinted this line ahead (below): no guess
+  // at the next line.
+  void feed_hinted(std::string_view line) { feed(line, false); }
+  // Hints, for a caller that holds the lines to come (they change nothing
+  // but what is in the cache; a wrong or stale one costs a lookup): some
+  // lines ahead of feeding a line, prefetch_key() starts loading its
+  // key's hash slot; a few lines later, once that is in, prefetch_state()
+  // its window and counts. Called in the same order for the same lines,
+  // prefetch_state() finds the key prefetch_key() read (in a ring of
+  // kHints); otherwise it reads it again. REQUIRES: as feed().
+  static constexpr size_t kHints = 32;
+  void prefetch_key(std::string_view line);
+  void prefetch_state(std::string_view line);
   // A record with no line at all (a null value): counted as malformed and
   // handed to on_rejected with the reason, like a line that fails to parse.
   void feed_null();
@@ -63,7 +76,8 @@ class session_task {
   void emit(const fired_session& s);
   void emit(std::vector<fired_session>& fired);
   static void emit_fired(void* task, const fired_session& s);
-  std::string_view next_key(std::string_view line) const;
+  void feed(std::string_view line, bool look_ahead);
+  std::string_view key_at(const char* p) const;
 
   session_json_options json_;
   session_event_parser parser_;
@@ -72,6 +86,14 @@ class session_task {
   session_fn on_session_;
   rejected_fn on_rejected_;
   session_task_stats stats_;
+  struct hint {
+    const char* line = nullptr;  // the line it was read from
+    const char* key = nullptr;
+    size_t length = 0;
+    uint64_t hash = 0;
+  };
+  hint hints_[kHints];
+  size_t hints_in_ = 0, hints_out_ = 0;
   std::vector<fired_session> fired_;
   std::string value_;
   std::string key_pattern_;  // "<key field>":"

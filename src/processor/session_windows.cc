@@ -68,9 +68,26 @@ uint32_t session_windows::alloc_slot() {
   return static_cast<uint32_t>(windows_.size() - 1);
 }
 
+int64_t session_windows::long_start(uint32_t slot) const { return long_starts_.find(slot)->second; }
+
+void session_windows::set_long_bounds(uint32_t slot, int64_t start, int64_t end) {
+  window& w = windows_[slot];
+  if (w.length == kLongLength) long_starts_.erase(slot);
+  uint64_t length = static_cast<uint64_t>(end) - static_cast<uint64_t>(start);
+  if (length < kLongLength) {
+    w.length = static_cast<uint32_t>(length);
+  } else {
+    w.length = kLongLength;
+    long_starts_[slot] = start;
+  }
+  w.end = end;
+}
+
 void session_windows::free_slot(uint32_t slot) {
   counts_.clear(slot);
   if (!sums_.empty()) sums_[slot] = sum{};
+  if (windows_[slot].length == kLongLength) long_starts_.erase(slot);
+  windows_[slot].length = 0;
   windows_[slot].end = kFreeEnd;
   windows_[slot].zombie = 0;
   windows_[slot].next = free_slot_;
@@ -105,7 +122,7 @@ fired_session session_windows::make_fired(uint32_t slot, bool late_update, std::
   const window& w = windows_[slot];
   fired_session f;
   f.key = keys_.key_at(w.key);
-  f.start = w.start;
+  f.start = start_of(slot);
   f.end = w.end;
   f.count = counts_.total(slot);
   sum s = get_sum(slot);
@@ -147,7 +164,7 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
       [this](uint32_t value) {
         uint32_t s = value & ~kDirty;
         if (s != kNil) {
-          __builtin_prefetch(&windows_[s]);
+          cache_prefetch(&windows_[s]);
           counts_.prefetch(s);
         }
       },
@@ -165,7 +182,7 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
   }
   sum event_sum{e.sum_int, e.sum_float, e.sum_is_float};
 
-  if (first == kNil || windows_[first].start > end) {
+  if (first == kNil || start_of(first) > end) {
     // A window of its own. Late only now: a live window is never late.
     if (cleanup_time(end) <= wm_) return false;
     if (k == key_table::kNone) {
@@ -174,9 +191,8 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
     }
     uint32_t& kv = keys_.value_at(kslot);
     uint32_t s = alloc_slot();
+    set_bounds(s, e.time, end);
     window& w = windows_[s];
-    w.start = e.time;
-    w.end = end;
     w.key = kslot;
     w.pending = 0;
     w.emitted = 0;
@@ -204,13 +220,13 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
   uint32_t last = first;
   size_t n = 1;
   bool emitted = windows_[first].emitted;
-  while (windows_[last].next != kNil && windows_[windows_[last].next].start <= end) {
+  while (windows_[last].next != kNil && start_of(windows_[last].next) <= end) {
     last = windows_[last].next;
     emitted |= windows_[last].emitted;
     n++;
   }
-  int64_t m_start = std::min(e.time, windows_[first].start);
-  int64_t m_end = std::max(end, windows_[last].end);
+  int64_t m_start = std::min(e.time, start_of(first));
+  int64_t m_end = std::max<int64_t>(end, windows_[last].end);
   bool pending = m_end - 1 > wm_;
   uint32_t keeper = first;
   bool moved = false;
@@ -260,9 +276,8 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
       windows_[prev].next = keeper;
     open_ -= n - 1;
   }
+  set_bounds(keeper, m_start, m_end);
   window& w = windows_[keeper];
-  w.start = m_start;
-  w.end = m_end;
   counts_.increment(keeper, value);
   mark_dirty(k, keys_.value_at(kslot));
   if (!pending) {
@@ -368,13 +383,12 @@ void session_windows::end_step() {
   for (uint32_t s : dropped_) free_slot(s);
   // The window due next starts loading now, and once it is in (a step
   // later) its key's slot and counts: what firing it will read.
-  if (const timer_queue::entry* next = timers_.peek()) {
-    uint32_t s = next->slot;
+  if (uint32_t s; timers_.peek(&s)) {
     if (s == next_due_) {
       keys_.prefetch_at(windows_[s].key);
       counts_.prefetch(s);
     } else {
-      __builtin_prefetch(&windows_[s]);
+      cache_prefetch(&windows_[s]);
       next_due_ = s;
     }
   }
@@ -408,7 +422,7 @@ void session_windows::encode(uint32_t key, std::string* out) {
     size_t values = 0;
     for (const auto& e : entries_) values += counts_.value(e.first).size();
     p = room(5 * 10 + 1 + 10 + entries_.size() * 20 + values);
-    p = varint::put(p, w.start);
+    p = varint::put(p, start_of(s));
     p = varint::put(p, w.end);
     *p++ = static_cast<char>((w.pending ? 1 : 0) | (w.emitted ? 2 : 0) | (sm.is_float ? 4 : 0));
     p = varint::put(p, counts_.total(s));
@@ -535,9 +549,8 @@ Status session_windows::restore(const std::string& key, std::string_view encoded
   uint32_t tail = kNil;
   for (const auto& d : ws) {
     uint32_t s = alloc_slot();
+    set_bounds(s, d.start, d.end);
     window& w = windows_[s];
-    w.start = d.start;
-    w.end = d.end;
     w.key = kslot;
     w.pending = d.pending;
     w.emitted = d.emitted;
@@ -564,7 +577,8 @@ Status session_windows::restore(const std::string& key, std::string_view encoded
 session_windows::memory_use session_windows::memory() const {
   memory_use m;
   m.keys = keys_.size();
-  m.windows = windows_.capacity() * sizeof(window);
+  // (A long start costs a node of about 32 bytes; there are hardly any.)
+  m.windows = windows_.capacity() * sizeof(window) + long_starts_.size() * 32;
   m.timers = timers_.bytes();
   m.key_slots = keys_.slot_bytes();
   m.counts = counts_.row_bytes() + counts_.value_bytes();

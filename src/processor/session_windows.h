@@ -17,7 +17,7 @@
 // State, built so that an event of a known key allocates nothing and
 // copies no string: keys are interned (key_table: a key of up to 8 bytes
 // lives in its 16-byte hash slot, with the head of its window list);
-// windows live in a slab of 24-byte slots, chained per key in start order
+// windows live in a slab of 20-byte slots, chained per key in start order
 // (almost always one) and naming their key's slot; --count-by counts are
 // rows of a count_table indexed by window slot; and each window slot has
 // exactly one entry in the timer_queue. An entry may come due early (its
@@ -32,6 +32,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -109,7 +110,7 @@ class session_windows {
     keys_.find(key, h, [this](uint32_t value) {
       uint32_t s = value & ~kDirty;
       if (s != kNil) {
-        __builtin_prefetch(&windows_[s]);
+        cache_prefetch(&windows_[s]);
         counts_.prefetch(s);
       }
     });
@@ -135,8 +136,8 @@ class session_windows {
   // Bytes of state, by capacity (what the allocator holds), by part.
   struct memory_use {
     size_t keys = 0;          // keys held (with open windows, or changed since the last take_changes)
-    size_t windows = 0;       // window slots (24 bytes each)
-    size_t timers = 0;        // the timer queue (an entry of 12 bytes per window slot)
+    size_t windows = 0;       // window slots (20 bytes each)
+    size_t timers = 0;        // the timer queue (an entry of 8 bytes per window slot)
     size_t key_slots = 0;     // the keys' hash slots (16 bytes, with each key's window list head)
     size_t counts = 0;        // --count-by counters, and the interned values
     size_t sums = 0;          // --sum-field sums
@@ -156,15 +157,38 @@ class session_windows {
   static constexpr uint32_t kMaxKeySlots = 1u << 29;  // the window's key field
   static constexpr int64_t kFreeEnd = INT64_MIN;  // a free slot's end (a window's is later: gap > 0)
 
+  // 20 bytes, 4-aligned: the start is kept as the window's length, which
+  // fits 32 bits unless the session spans 49 days or more (such a window
+  // keeps its start in long_starts_ instead).
+#pragma pack(push, 4)
   struct window {
-    int64_t start, end;
+    int64_t end;
+    uint32_t length;       // end - start, or kLongLength
     uint32_t key : 29;     // the key's slot in keys_ (kept up to date as slots move)
     uint32_t pending : 1;  // holds contents not yet emitted: fires when the watermark reaches end-1
     uint32_t emitted : 1;  // fired before (so a new firing is a late update)
     uint32_t zombie : 1;   // merged away; the slot is free once its timer entry comes due
     uint32_t next;         // the key's next window (by start), or the next free slot
   };
-  static_assert(sizeof(window) == 24);
+#pragma pack(pop)
+  static_assert(sizeof(window) == 20);
+  static constexpr uint32_t kLongLength = UINT32_MAX;
+  int64_t start_of(uint32_t slot) const {
+    const window& w = windows_[slot];
+    return w.length != kLongLength ? w.end - static_cast<int64_t>(w.length) : long_start(slot);
+  }
+  int64_t long_start(uint32_t slot) const;
+  void set_bounds(uint32_t slot, int64_t start, int64_t end) {
+    window& w = windows_[slot];
+    uint64_t length = static_cast<uint64_t>(end) - static_cast<uint64_t>(start);
+    if (length < kLongLength && w.length != kLongLength) [[likely]] {
+      w.length = static_cast<uint32_t>(length);
+      w.end = end;
+    } else {
+      set_long_bounds(slot, start, end);
+    }
+  }
+  void set_long_bounds(uint32_t slot, int64_t start, int64_t end);
   struct sum {
     int64_t i = 0;
     double f = 0;
@@ -216,6 +240,7 @@ class session_windows {
   uint64_t keys_layout_ = 0;  // keys_.layout() as windows' key fields last followed it
   std::vector<uint32_t> dirty_;  // keys to write at the next checkpoint
   std::vector<window> windows_;
+  std::unordered_map<uint32_t, int64_t> long_starts_;  // by slot: the starts that do not fit a window's length
   uint32_t free_slot_ = kNil;
   timer_queue timers_;
   uint32_t next_due_ = kNil;  // the slot of the timer due next, as last prefetched

@@ -331,6 +331,30 @@ TEST_CASE("Flink testSessionWindows with a checkpoint and restore in the middle 
   session_windows_after_snapshot(r);
 }
 
+TEST_CASE("a session longer than 2^32 ms keeps its start, through merges, a checkpoint and a restore") {
+  // A window keeps its start as a 32-bit length; longer ones keep it aside.
+  const int64_t day = 86400000, gap = 30 * day;
+  driver d(gap, 0);
+  d.event("long", 1000);
+  d.event("long", 1000 + 25 * day);
+  d.event("short", 1000 + 40 * day);
+  d.event("long", 1000 + 50 * day);  // [1000, 1000 + 80 days): 6.9e9 ms
+  d.event("long", 500);              // extends the start of the long window
+  store st;
+  st.checkpoint(d.w);
+  driver r(gap, 0);
+  st.restore_into(r.w);
+  r.event("long", 1000 + 80 * day);  // touches its end: [500, 1000 + 110 days)
+  r.wm(INT64_MAX);
+  std::vector<out> want = {{"short", 1000 + 40 * day, 1000 + 70 * day, 1, 1, false},
+                           {"long", 500, 1000 + 110 * day, 5, 5, false}};
+  CHECK(render(r.outs) == render(want));
+  d.wm(INT64_MAX);
+  std::vector<out> want_d = {{"short", 1000 + 40 * day, 1000 + 70 * day, 1, 1, false},
+                             {"long", 500, 1000 + 80 * day, 4, 4, false}};
+  CHECK(render(d.outs) == render(want_d));
+}
+
 TEST_CASE("random events and watermarks: restoring from incremental checkpoints changes nothing") {
   for (uint32_t seed = 1; seed <= 30; seed++) {
     CAPTURE(seed);
@@ -433,6 +457,28 @@ TEST_CASE("session record values are SPEC's JSON, counts in byte order, integer 
     append_session_json(s, {false, true}, &out);
     CHECK(out.find("\"sum\":" + text + ",") != std::string::npos);
   }
+  // A plain key and values (written straight into the string), at the
+  // widest integers, appended after what out already holds; and the same
+  // with counts out of byte order (sorted first).
+  fired_session p;
+  p.key = "u1";
+  p.start = INT64_MIN;
+  p.end = INT64_MAX;
+  p.count = INT64_MAX;
+  std::vector<value_count> sorted_counts = {{"a", INT64_MIN}, {"b", 1}};
+  p.counts = sorted_counts;
+  p.sum_int = INT64_MIN;
+  const std::string want = R"({"key":"u1","window_start":-9223372036854775808,"window_end":9223372036854775807,)"
+                           R"("count":9223372036854775807,"counts":{"a":-9223372036854775808,"b":1},)"
+                           R"("sum":-9223372036854775808,"late_update":false})";
+  out = "x";
+  append_session_json(p, {true, true}, &out);
+  CHECK(out == "x" + want);
+  std::vector<value_count> unsorted_counts = {{"b", 1}, {"a", INT64_MIN}};
+  p.counts = unsorted_counts;
+  out.clear();
+  append_session_json(p, {true, true}, &out);
+  CHECK(out == want);
 }
 
 namespace {
@@ -925,6 +971,62 @@ TEST_CASE("timer queue: each watermark step takes out exactly the entries due, n
       for (const auto& e : want) model.insert(e);
       REQUIRE(q.size() == model.size());
     }
+  }
+}
+
+TEST_CASE("timer queue: times beyond 32 bits of its base come out early, never late, and go back in") {
+  // Times spread over 2^40 ms and watermark jumps of up to 2^34 ms: the
+  // queue holds some times as lower bounds and moves its base up and down.
+  // An entry may come out early (its real time is later), as long as it
+  // says a time <= the watermark and is put back, as session_windows does;
+  // none may come out late, and the loop always ends.
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    CAPTURE(seed);
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull;
+    auto rnd = [&](uint64_t n) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x % n;
+    };
+    timer_queue q;
+    std::map<uint32_t, int64_t> model;  // slot -> real time
+    int64_t wm = static_cast<int64_t>(rnd(1000)) - 500;
+    uint32_t next_slot = 0;
+    for (int step = 0; step < 400; step++) {
+      for (uint64_t k = rnd(20); k > 0; k--) {
+        int64_t t;
+        switch (rnd(4)) {
+          case 0: t = wm + 1 + static_cast<int64_t>(rnd(uint64_t{1} << 40)); break;  // far: capped
+          case 1: t = wm - static_cast<int64_t>(rnd(uint64_t{1} << 32)); break;      // below the base, maybe
+          default: t = wm + 1 + static_cast<int64_t>(rnd(100000));
+        }
+        q.push({t, next_slot});
+        model[next_slot++] = t;
+      }
+      wm += static_cast<int64_t>(rnd(4) == 0 ? rnd(uint64_t{1} << 34) : rnd(5000));
+      if (step == 399) wm = INT64_MAX;
+      size_t budget = 4 * model.size() + 100;
+      while (q.due(wm)) {
+        REQUIRE(budget-- > 0);
+        timer_queue::entry e = q.top();
+        REQUIRE(e.time <= wm);
+        auto it = model.find(e.slot);
+        REQUIRE(it != model.end());
+        // A lower bound at worst, unless the entry is due anyway (the base
+        // jumped past it to the watermark).
+        REQUIRE((e.time <= it->second || it->second <= wm));
+        if (it->second <= wm) {
+          q.pop();
+          model.erase(it);
+        } else {
+          q.replace_top({it->second, e.slot});  // early: back in for its time
+        }
+      }
+      for (const auto& [slot, t] : model) REQUIRE(t > wm);  // none left behind
+      REQUIRE(q.size() == model.size());
+    }
+    CHECK(model.empty());
   }
 }
 
