@@ -1,7 +1,7 @@
 /* mock_cluster: librdkafka's own mock Kafka cluster as a stand-alone broker, a second
  * broker to run the client tests against (and to compare kappa serve's behaviour with).
  *
- *   mock_cluster [--brokers N]
+ *   mock_cluster [--brokers N] [--debug CONTEXTS]
  *
  * Starts a mock cluster (N brokers, default 1) listening on loopback ports, prints its
  * bootstrap address ("127.0.0.1:PORT[,...]") as the first line on stdout, then reads
@@ -13,6 +13,9 @@
  *   errors APIKEY CODE...      the next requests with APIKEY fail with these codes
  *   apiversion APIKEY MIN MAX  change the advertised range (-1 -1 removes the API)
  *   quit                       destroy the cluster and exit 0 (so does end of input)
+ *
+ * --debug sets librdkafka's debug contexts of the cluster's handle (e.g. "mock": every
+ * request the mock broker receives, with its API version) and logs them on stderr.
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -50,12 +53,15 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 
 int main(int argc, char **argv) {
   long brokers = 1;
+  const char *debug = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc &&
         parse_int(argv[i + 1], 1, 16, &brokers)) {
       i++;
+    } else if (strcmp(argv[i], "--debug") == 0 && i + 1 < argc) {
+      debug = argv[++i];
     } else {
-      fprintf(stderr, "usage: %s [--brokers N]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--brokers N] [--debug CONTEXTS]\n", argv[0]);
       return 2;
     }
   }
@@ -63,9 +69,14 @@ int main(int argc, char **argv) {
   char errstr[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   /* The handle only does the mock's book keeping: keep it quiet and off the network. */
-  if (rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+  if (rd_kafka_conf_set(conf, "log_level", debug ? "7" : "3", errstr, sizeof errstr) !=
+      RD_KAFKA_CONF_OK) {
     fprintf(stderr, "mock_cluster: %s\n", errstr);
     return 1;
+  }
+  if (debug && rd_kafka_conf_set(conf, "debug", debug, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+    fprintf(stderr, "mock_cluster: --debug: %s\n", errstr);
+    return 2;
   }
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (!rk) {

@@ -15,6 +15,7 @@ Environment (meson sets the first two):
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -237,15 +238,35 @@ def sarama_driver():
 class MockCluster:
     """tests/clients/mock_cluster: one mock broker on a loopback port."""
 
-    def __init__(self, brokers=1):
+    def __init__(self, brokers=1, debug_log=None):
+        """debug_log: a file that gets the mock's "mock" debug log (each request received,
+        with its API version): see requests_seen()."""
         self.exe = built("KAPPA_MOCK_CLUSTER", "mock_cluster")
-        self.p = subprocess.Popen([self.exe, "--brokers", str(brokers)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        argv = [self.exe, "--brokers", str(brokers)]
+        self.debug_log = debug_log
+        err = subprocess.DEVNULL
+        if debug_log:
+            argv += ["--debug", "mock"]
+            err = open(debug_log, "wb")
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        if debug_log:
+            err.close()
         self.reader = LineReader(self.p.stdout)
         item = self.reader.get(10)
         check(item is not None and item[1], "mock_cluster printed no bootstrap address")
         self.bootstrap = item[1].decode().strip()
         check(self.bootstrap.startswith("127.0.0.1:"), "mock bootstrap %r" % self.bootstrap)
+
+    def requests_seen(self):
+        """{API name: sorted versions} of the requests the mock received (needs debug_log)."""
+        seen = {}
+        try:
+            text = open(self.debug_log, "rb").read().decode("utf-8", "replace")
+        except (OSError, TypeError):
+            return seen
+        for m in re.finditer(r"Received (\w+?)Request ?V(\d+) from", text):
+            seen.setdefault(m.group(1), set()).add(int(m.group(2)))
+        return {k: sorted(v) for k, v in seen.items()}
 
     def command(self, line):
         self.p.stdin.write((line + "\n").encode())
@@ -271,7 +292,7 @@ class MockCluster:
             except (TestFailure, OSError, ValueError, subprocess.TimeoutExpired):
                 self.p.kill()
                 self.p.wait()
-        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
+        for f in (self.p.stdin, self.p.stdout):
             try:
                 f.close()
             except OSError:
