@@ -235,6 +235,25 @@ def sarama_driver():
 
 # ---------------------------------------------------------------- librdkafka's mock cluster
 
+# kappa serve's advertised ranges (src/wire/api_versions.cc), as far as librdkafka
+# 2.0.2's mock implements them: {API key: (min, max)}.  A mock that advertises these
+# gets from each negotiating client the versions kappa serve will get, except Metadata
+# (the mock stops at v2, kappa advertises 0-4) and ApiVersions (mock 0-2, kappa 0-4).
+KAPPA_RANGES_ON_MOCK = {
+    0: (0, 3),    # Produce (0 advertised so that librdkafka < 2.11.1 compresses)
+    1: (4, 4),    # Fetch
+    2: (1, 2),    # ListOffsets
+    8: (2, 2),    # OffsetCommit
+    9: (1, 3),    # OffsetFetch
+    10: (0, 0),   # FindCoordinator
+    11: (0, 2),   # JoinGroup
+    12: (0, 1),   # Heartbeat
+    13: (0, 1),   # LeaveGroup
+    14: (0, 1),   # SyncGroup
+    22: (0, 1),   # InitProducerId
+}
+
+
 class MockCluster:
     """tests/clients/mock_cluster: one mock broker on a loopback port."""
 
@@ -275,6 +294,11 @@ class MockCluster:
         check(item is not None and item[1] is not None, "mock_cluster: no answer to %r" % line)
         answer = item[1].decode().strip()
         check(answer == "ok", "mock_cluster: %r -> %r" % (line, answer))
+
+    def advertise(self, ranges):
+        """Changes the advertised versions: {API key: (min, max)}, e.g. KAPPA_RANGES_ON_MOCK."""
+        for key, (lo, hi) in sorted(ranges.items()):
+            self.command("apiversion %d %d %d" % (key, lo, hi))
 
     def topic(self, name, partitions):
         self.command("topic %s %d" % (name, partitions))
