@@ -9,7 +9,11 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential pkg-config meson ninja-build python3 liburing-dev liblmdb-dev libxxhash-dev
           libcli11-dev doctest-dev libsimdjson-dev libisal-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
-          lz4 zstd kcat)
+          lz4 zstd
+          # the real Kafka clients of the protocol tests (tests/clients, test_clients_*.py);
+          # node and npm come from the nodejs package (or are already installed)
+          kcat librdkafka-dev python3-confluent-kafka python3-kafka golang-go golang-github-shopify-sarama-dev)
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -17,6 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# kafkajs, pinned by tests/clients/package-lock.json, into tests/clients/node_modules.
+if [ ! -f tests/clients/node_modules/kafkajs/package.json ]; then
+  echo "setup: installing kafkajs into tests/clients/node_modules"
+  (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+    echo "setup: npm ci failed; the kafkajs client tests will be skipped" >&2
 fi
 
 builddir=build
