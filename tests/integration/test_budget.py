@@ -26,7 +26,13 @@ def test_config_verbs(k):
     k.ok("config", "set", "max.bytes=123456")
     check(k.ok("config", "get", "max.bytes").text.strip() == "123456", "get after set")
     check("max.bytes=123456" in k.ok("config", "list").text, "list shows it")
-    check(json.loads(k.ok("config", "list", "--json").out) == {"max.bytes": "123456"}, "list --json")
+    check(json.loads(k.ok("config", "list", "--json").out) == {"max.bytes": "123456", "num.partitions": "1"},
+          "list --json")
+    # num.partitions: what kappa serve's auto-created topics get (SPEC section 8).
+    k.ok("config", "set", "num.partitions=3")
+    check(k.ok("config", "get", "num.partitions").text.strip() == "3", "num.partitions after set")
+    r = k.run("config", "set", "num.partitions=0")
+    check(r.rc == 2 and b"num.partitions" in r.err, "num.partitions=0: exit %d %s" % (r.rc, r.err[:200]))
     k.ok("config", "set", "max.bytes", "-1")
     check(k.ok("config", "get", "max.bytes").text.strip() == "-1", "KEY VALUE form")
     for bad in (["config", "set", "max.bytes=lots"], ["config", "set", "max.bytes=-5"],

@@ -154,6 +154,26 @@ def test_kcat_group_commits_show_in_group_describe_and_resume(k):
         s.stop()
 
 
+def test_auto_create_uses_num_partitions_and_can_be_off(k):
+    if needs_kcat():
+        return
+    k.ok("config", "set", "num.partitions=3")
+    s = Server(k)
+    try:
+        p = kcat("-b", s.addr, "-P", "-t", "fresh", input=b"x\n")
+        check(p.returncode == 0, "kcat -P to a new topic: %s" % short(p.stderr))
+        check(len(k.describe("fresh")["partitions"]) == 3, "auto-created topic: %s" % k.describe("fresh"))
+    finally:
+        s.stop()
+    s = Server(k, "--no-auto-create")
+    try:
+        p = kcat("-b", s.addr, "-P", "-t", "nosuch", "-X", "message.timeout.ms=2000", input=b"x\n")
+        check(p.returncode != 0, "kcat -P to an unknown topic succeeded with --no-auto-create")
+        check(k.run("topic", "describe", "nosuch").rc == 1, "--no-auto-create created the topic")
+    finally:
+        s.stop()
+
+
 def test_bad_bytes_close_only_their_connection(k):
     if needs_kcat():
         return
