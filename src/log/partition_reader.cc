@@ -150,7 +150,7 @@ struct partition_reader::impl {
   }
 
   void start_prefetch() {
-    if (opts.prefetch && len - cur >= kMapMin) map.prefetch_ahead(cur);
+    if (opts.prefetch && len - cur >= kMapMin) map.prefetch_ahead(cur, max_batch);
   }
 
   std::string path_of(size_t i, const char* suffix) const {
@@ -377,7 +377,7 @@ struct partition_reader::impl {
     for (;;) {
       if (mapped) map.advance(cur);
       std::string why;
-      batch_state st = check_batch(buf + cur, len - cur, max_batch, h, &why);
+      batch_state st = check_batch(buf + cur, len - cur, max_batch, h, &why, mapped && map.crc_checked(cur));
       if (st == batch_state::ok) {
         batch_pos = buf_pos + cur;
         cur += h->total_size();

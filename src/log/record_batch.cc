@@ -33,7 +33,8 @@ bool parse_batch_header(const char* p, size_t avail, batch_header* h) {
   return true;
 }
 
-batch_state check_batch(const char* p, size_t avail, size_t max_batch_bytes, batch_header* h, std::string* why) {
+batch_state check_batch(const char* p, size_t avail, size_t max_batch_bytes, batch_header* h, std::string* why,
+                        bool crc_checked) {
   if (avail < kLogOverhead) return batch_state::incomplete;
   int64_t length = static_cast<int32_t>(be::load32(p + kBatchLengthOffset));
   if (length < static_cast<int64_t>(kBatchHeaderSize - kLogOverhead)) {
@@ -51,7 +52,7 @@ batch_state check_batch(const char* p, size_t avail, size_t max_batch_bytes, bat
     *why = "magic byte is " + std::to_string(h->magic) + ", expected 2";
     return batch_state::corrupt;
   }
-  uint32_t crc = crc32c(p + kCrcCoveredStart, h->total_size() - kCrcCoveredStart);
+  uint32_t crc = crc_checked ? h->crc : crc32c(p + kCrcCoveredStart, h->total_size() - kCrcCoveredStart);
   if (crc != h->crc) {
     char buf[96];
     std::snprintf(buf, sizeof buf, "CRC-32C mismatch (stored %08x, computed %08x)", h->crc, crc);

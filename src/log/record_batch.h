@@ -46,7 +46,10 @@ enum class batch_state {
 // Checks the batch at [p, p + avail). max_batch_bytes bounds the length field
 // so a damaged length never makes a caller allocate or wait for gigabytes.
 // On ok, *h is the header; on corrupt, *why says what is wrong.
-batch_state check_batch(const char* p, size_t avail, size_t max_batch_bytes, batch_header* h, std::string* why);
+// crc_checked: the CRC was already found good (by segment_map's
+// prefetcher): everything else is still checked.
+batch_state check_batch(const char* p, size_t avail, size_t max_batch_bytes, batch_header* h, std::string* why,
+                        bool crc_checked = false);
 
 // The total size a batch's length field claims. REQUIRES: at least
 // kLogOverhead bytes at p, and check_batch() did not call the length corrupt.

@@ -10,6 +10,8 @@
 #include <system_error>
 
 #include "kappa/log/format.h"
+#include "util/big_endian.h"
+#include "util/crc32c.h"
 
 namespace kappa {
 
@@ -99,13 +101,16 @@ bool segment_map::drop_behind(uint64_t pos) {
   return true;
 }
 
-void segment_map::prefetch_ahead(uint64_t from) {
+void segment_map::prefetch_ahead(uint64_t from, size_t max_batch) {
   stop_prefetcher();
+  verify_from_ = from;
+  verified_to_.store(from);
   if (!base_ || from >= size_) return;
   pos_.store(from);
+  verifying_ = max_batch > 0;
   stop_.store(false);
   try {
-    prefetcher_ = std::thread([this, from] { prefetch_loop(from); });
+    prefetcher_ = std::thread([this, from, max_batch] { prefetch_loop(from, max_batch); });
   } catch (const std::system_error&) {
     // No thread (a process limit): the reader faults the pages in itself.
   }
@@ -124,7 +129,28 @@ void segment_map::stop_prefetcher() {
   prefetcher_.join();
 }
 
-void segment_map::prefetch_loop(uint64_t from) {
+void segment_map::verify_up_to(uint64_t to, size_t max_batch) {
+  const char* base = static_cast<const char*>(base_);
+  uint64_t pos = verified_to_.load();
+  to = std::min<uint64_t>(to, size_);
+  while (verifying_ && pos + format::kBatchHeaderSize <= to && !stop_.load()) {
+    uint64_t total = uint64_t{be::load32(base + pos + format::kBatchLengthOffset)} + format::kLogOverhead;
+    if (total < format::kBatchHeaderSize || total > max_batch || base[pos + format::kMagicOffset] != format::kMagicV2) {
+      verifying_ = false;  // not a batch it can vouch for: the reader checks from here
+      return;
+    }
+    if (pos + total > to) return;  // not all mapped in yet
+    uint32_t crc = crc32c(base + pos + format::kCrcCoveredStart, total - format::kCrcCoveredStart);
+    if (crc != be::load32(base + pos + format::kCrcOffset)) {
+      verifying_ = false;
+      return;
+    }
+    pos += total;
+    verified_to_.store(pos, std::memory_order_release);
+  }
+}
+
+void segment_map::prefetch_loop(uint64_t from, size_t max_batch) {
 #ifdef MADV_POPULATE_READ
   constexpr size_t kStep = 1u << 20;      // pages mapped in per call
   constexpr size_t kWakeStep = 2u << 20;  // the reader's progress between two rounds
@@ -139,6 +165,7 @@ void segment_map::prefetch_loop(uint64_t from) {
       // Older kernels say EINVAL: then the pages fault in as they are touched.
       if (::madvise(static_cast<char*>(base_) + mapped_to, n, MADV_POPULATE_READ) != 0 && errno == EINVAL) return;
       mapped_to += n;
+      verify_up_to(mapped_to, max_batch);
       continue;
     }
     // Sleep until the reader has moved on. (wake_at_ is stored before pos_

@@ -70,7 +70,17 @@ class segment_map {
   // copying the data). Runs until the end of the mapping or unmap(). Best
   // effort: without it, or if the kernel refuses, the pages fault in as
   // they are touched.
-  void prefetch_ahead(uint64_t from);
+  //
+  // With max_batch > 0 it also checks the CRC-32C of the batches it maps
+  // in, walking them by their length fields from `from` (a batch start),
+  // on the second core; it stops at the first batch it cannot vouch for.
+  void prefetch_ahead(uint64_t from, size_t max_batch = 0);
+  // Did the prefetcher find the batch that starts at pos whole, with a
+  // good CRC? (Only batches on its walk from `from` are ever said so, and a
+  // reader that moves elsewhere restarts the prefetcher.)
+  bool crc_checked(uint64_t pos) const {
+    return pos >= verify_from_ && pos < verified_to_.load(std::memory_order_acquire);
+  }
   // The reader has got to file position pos (cheap: an atomic store and
   // two compares; a wake-up only when the prefetcher waits for it).
   void advance(uint64_t pos) {
@@ -84,7 +94,9 @@ class segment_map {
  private:
   void stop_prefetcher();
   void wake_prefetcher();
-  void prefetch_loop(uint64_t from);
+  void prefetch_loop(uint64_t from, size_t max_batch);
+  // Checks the CRCs of the batches from verified_to_ that end by `to`.
+  void verify_up_to(uint64_t to, size_t max_batch);
   // Drops the pages more than kWindow behind pos; true if it dropped any.
   bool drop_behind(uint64_t pos);
 
@@ -98,6 +110,9 @@ class segment_map {
   std::atomic<uint64_t> wake_at_{UINT64_MAX};  // wake the prefetcher when pos_ gets here
   std::atomic<uint32_t> wake_word_{0};         // what it waits on
   std::atomic<bool> stop_{false};
+  uint64_t verify_from_ = 0;              // where the walk started
+  std::atomic<uint64_t> verified_to_{0};  // the end of the last batch found good
+  bool verifying_ = false;                // the walk goes on (prefetcher only)
 };
 
 }  // namespace kappa

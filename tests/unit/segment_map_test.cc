@@ -161,3 +161,36 @@ TEST_CASE("segment_map keeps readable zero bytes after a file that ends on a pag
   m.unmap();
   std::filesystem::remove_all(root);
 }
+
+TEST_CASE("a damaged batch in a mapped segment is caught whether or not the prefetcher checked the CRCs") {
+  for (bool prefetch : {false, true}) {
+    partition p(prefetch);
+    p.append(0, 20000);
+    // Flip a byte in a record of a batch about 2 MB in (inside a value).
+    {
+      auto f = open_file(p.log(), O_RDWR);
+      REQUIRE(f.ok());
+      char c;
+      REQUIRE(::pread(f.value().get(), &c, 1, 2000000) == 1);
+      c ^= 0x20;
+      REQUIRE(::pwrite(f.value().get(), &c, 1, 2000000) == 1);
+    }
+    auto r = p.reader();
+    int64_t offsets[64];
+    bytes_view values[64];
+    int64_t good = 0;
+    partition_reader::status last = partition_reader::status::record;
+    for (;;) {
+      size_t n = 0;
+      auto st = r->next_values(offsets, values, 64, &n);
+      REQUIRE(st.ok());
+      last = st.value();
+      if (last != partition_reader::status::record) break;
+      for (size_t i = 0; i < n; i++, good++) REQUIRE(values[i].view() == value_of(static_cast<int>(offsets[i])));
+    }
+    CHECK(last == partition_reader::status::corrupt);
+    CHECK(r->corruption().why.find("CRC-32C mismatch") != std::string::npos);
+    CHECK(good > 5000);  // everything before the damage was read
+    CHECK(good < 12000);
+  }
+}
