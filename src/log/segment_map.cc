@@ -103,7 +103,7 @@ bool segment_map::drop_behind(uint64_t pos) {
 
 void segment_map::prefetch_ahead(uint64_t from, size_t max_batch) {
   stop_prefetcher();
-  verify_from_ = from;
+  verify_from_.store(from);
   verified_to_.store(from);
   if (!base_ || from >= size_) return;
   pos_.store(from);
@@ -132,6 +132,13 @@ void segment_map::stop_prefetcher() {
 void segment_map::verify_up_to(uint64_t to, size_t max_batch) {
   const char* base = static_cast<const char*>(base_);
   uint64_t pos = verified_to_.load();
+  if (uint64_t reader = pos_.load(); reader > pos) {
+    // The reader got past the walk (it checked those batches itself):
+    // go on from where it is, rather than touch pages it has left.
+    verify_from_.store(reader, std::memory_order_release);
+    verified_to_.store(reader, std::memory_order_release);
+    pos = reader;
+  }
   to = std::min<uint64_t>(to, size_);
   while (verifying_ && pos + format::kBatchHeaderSize <= to && !stop_.load()) {
     uint64_t total = uint64_t{be::load32(base + pos + format::kBatchLengthOffset)} + format::kLogOverhead;

@@ -79,7 +79,7 @@ class segment_map {
   // good CRC? (Only batches on its walk from `from` are ever said so, and a
   // reader that moves elsewhere restarts the prefetcher.)
   bool crc_checked(uint64_t pos) const {
-    return pos >= verify_from_ && pos < verified_to_.load(std::memory_order_acquire);
+    return pos >= verify_from_.load(std::memory_order_acquire) && pos < verified_to_.load(std::memory_order_acquire);
   }
   // The reader has got to file position pos (cheap: an atomic store and
   // two compares; a wake-up only when the prefetcher waits for it).
@@ -110,7 +110,10 @@ class segment_map {
   std::atomic<uint64_t> wake_at_{UINT64_MAX};  // wake the prefetcher when pos_ gets here
   std::atomic<uint32_t> wake_word_{0};         // what it waits on
   std::atomic<bool> stop_{false};
-  uint64_t verify_from_ = 0;              // where the walk started
+  // [verify_from_, verified_to_): batches found whole and good. Both move
+  // up to the reader when it overtakes the walk (its positions are batch
+  // starts of the same walk, and it never goes back without a restart).
+  std::atomic<uint64_t> verify_from_{0};
   std::atomic<uint64_t> verified_to_{0};  // the end of the last batch found good
   bool verifying_ = false;                // the walk goes on (prefetcher only)
 };
