@@ -226,7 +226,8 @@ bool session_windows::add(const session_event& e, std::vector<fired_session>* fi
     n++;
   }
   int64_t m_start = std::min(e.time, start_of(first));
-  int64_t m_end = std::max<int64_t>(end, windows_[last].end);
+  const int64_t last_end = windows_[last].end;  // a copy: the packed field may not be 8-aligned
+  int64_t m_end = std::max(end, last_end);
   bool pending = m_end - 1 > wm_;
   uint32_t keeper = first;
   bool moved = false;
