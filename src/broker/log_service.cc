@@ -187,11 +187,8 @@ std::vector<std::string> log_service::sync() {
     for (size_t i = 0; i < dirty.size(); i++)
       if (!dirty[i]->flush().ok()) failed.push_back(names[i]);
   }
-  for (auto& [name, t] : topics_)
-    for (auto& p : t.parts) {
-      p.dirty = false;
-      (void)name;
-    }
+  for (auto& entry : topics_)
+    for (auto& p : entry.second.parts) p.dirty = false;
   return failed;
 }
 
