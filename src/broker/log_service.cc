@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "kappa/log/format.h"
 #include "kappa/topic_config.h"
 #include "log/topic_name.h"
+#include "util/big_endian.h"
 #include "util/clock.h"
 
 namespace kappa::broker {
@@ -159,6 +161,35 @@ int16_t log_service::append(std::string_view topic, int32_t partition, std::stri
     }
     p->appender = std::move(a.value());
   }
+  producer_batch pb;
+  producer_state* producers = nullptr;
+  if (batch.size() >= format::kBatchHeaderSize) {
+    pb.producer_id = static_cast<int64_t>(be::load64(batch.data() + format::kProducerIdOffset));
+    pb.epoch = static_cast<int16_t>(be::load16(batch.data() + format::kProducerEpochOffset));
+    pb.first_seq = static_cast<int32_t>(be::load32(batch.data() + format::kBaseSequenceOffset));
+    int64_t last =
+        int64_t{pb.first_seq} + static_cast<int32_t>(be::load32(batch.data() + format::kLastOffsetDeltaOffset));
+    pb.last_seq = static_cast<int32_t>(last > INT32_MAX ? last - INT32_MAX - 1 : last);
+  }
+  if (pb.producer_id >= 0) {
+    if (pb.first_seq < 0) {
+      *message = "an idempotent producer's batch has no sequence number";
+      return kInvalidRecord;
+    }
+    producers = producers_of(t, partition, *p);
+    int64_t first = -1;
+    int16_t refused = kNone;
+    switch (producers->check(pb, &first, &refused)) {
+      case producer_state::verdict::duplicate:
+        *base_offset = first;  // a retry: acknowledged as the first time
+        return kNone;
+      case producer_state::verdict::refuse:
+        *message = "producer " + std::to_string(pb.producer_id) + " epoch " + std::to_string(pb.epoch) + ": sequence " +
+                   std::to_string(pb.first_seq) + " refused";
+        return refused;
+      case producer_state::verdict::append: break;
+    }
+  }
   Status st = p->appender->append_batch(batch, base_offset);
   if (!st.ok()) {
     *message = st.message();
@@ -168,7 +199,41 @@ int16_t log_service::append(std::string_view topic, int32_t partition, std::stri
   }
   p->dirty = true;
   p->last_write_ms = steady_clock_ms();
+  if (producers)
+    producers->appended(pb, *base_offset,
+                        *base_offset + static_cast<int32_t>(be::load32(batch.data() + format::kLastOffsetDeltaOffset)));
   return kNone;
+}
+
+producer_state* log_service::producers_of(topic_state& t, int32_t partition, partition_state& p) {
+  if (p.producers) return p.producers.get();
+  p.producers = std::make_unique<producer_state>();
+  // What the partition already holds (written before a restart): its newest
+  // batches are enough, since only a producer's last five count, and a
+  // producer not found is accepted at any sequence, as Kafka does.
+  constexpr int64_t kRebuildOffsets = 1'000'000;
+  if (p.appender) (void)p.appender->flush();
+  auto r = dd_.open_reader(t.meta, partition);
+  if (!r.ok()) return p.producers.get();
+  auto end = r.value()->log_end_offset();
+  if (!end.ok() || !r.value()->seek(std::max<int64_t>(0, end.value() - kRebuildOffsets)).ok()) return p.producers.get();
+  std::string_view b;
+  for (;;) {
+    auto st = r.value()->next_batch(&b);
+    if (!st.ok() || st.value() != partition_reader::status::record) break;
+    int64_t pid = static_cast<int64_t>(be::load64(b.data() + format::kProducerIdOffset));
+    if (pid < 0) continue;
+    producer_batch pb;
+    pb.producer_id = pid;
+    pb.epoch = static_cast<int16_t>(be::load16(b.data() + format::kProducerEpochOffset));
+    pb.first_seq = static_cast<int32_t>(be::load32(b.data() + format::kBaseSequenceOffset));
+    int32_t delta = static_cast<int32_t>(be::load32(b.data() + format::kLastOffsetDeltaOffset));
+    int64_t last = int64_t{pb.first_seq} + delta;
+    pb.last_seq = static_cast<int32_t>(last > INT32_MAX ? last - INT32_MAX - 1 : last);
+    int64_t base = static_cast<int64_t>(be::load64(b.data() + format::kBaseOffsetOffset));
+    p.producers->appended(pb, base, base + delta);
+  }
+  return p.producers.get();
 }
 
 std::vector<std::string> log_service::sync() {

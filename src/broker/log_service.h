@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/producer_state.h"
 #include "kappa/catalog.h"
 #include "kappa/data_dir.h"
 #include "kappa/log.h"
@@ -37,6 +38,7 @@ enum error : int16_t {
   kInvalidPartitions = 37,
   kInvalidReplicationFactor = 38,
   kInvalidConfig = 40,
+  kInvalidRecord = 87,
   kKafkaStorageError = 56,
   kUnknownServerError = -1,
 };
@@ -60,7 +62,10 @@ class log_service {
   // The topic's effective configs (DescribeConfigs); false if unknown.
   bool topic_configs(std::string_view name, std::vector<std::pair<std::string, std::string>>* out);
 
-  // Appends one client batch; *base_offset is its first offset.
+  // Appends one client batch; *base_offset is its first offset. A batch of
+  // an idempotent producer is checked against what that producer appended
+  // before (producer_state.h): a repeat is answered with its first offset
+  // and not appended again; a gap or an old epoch is refused.
   int16_t append(std::string_view topic, int32_t partition, std::string_view batch, int64_t* base_offset,
                  std::string* message);
   // Makes everything appended since the last sync durable. Returns the
@@ -91,12 +96,16 @@ class log_service {
     int64_t last_write_ms = 0;
     bool dirty = false;
     std::unique_ptr<partition_reader> reader;
+    // Idempotent producers' state, rebuilt from the partition's newest
+    // batches when the first idempotent batch comes (after a restart too).
+    std::unique_ptr<producer_state> producers;
   };
   struct topic_state {
     topic_meta meta;
     std::vector<partition_state> parts;
   };
   topic_state* find(std::string_view topic, bool create, int16_t* err);
+  producer_state* producers_of(topic_state& t, int32_t partition, partition_state& p);
   partition_state* part(std::string_view topic, int32_t partition, bool create, int16_t* err);
 
   data_dir& dd_;

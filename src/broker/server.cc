@@ -563,6 +563,21 @@ class server {
     answer(s, m, h.api_version);
   }
 
+  // InitProducerId for idempotent producers (not transactional ones): a new
+  // producer id never given out before, also across restarts (it grows
+  // with the clock), and epoch 0.
+  void dispatch(connection&, slot& s, const wire::request_header& h, const wire::init_producer_id_request& r) {
+    wire::init_producer_id_response m;
+    if (r.transactional_id) {
+      m.error_code = 53;  // TRANSACTIONAL_ID_AUTHORIZATION_FAILED: no transactions here
+    } else {
+      next_producer_id_ = std::max(next_producer_id_ + 1, wall_clock_ms() * 1000);
+      m.producer_id = next_producer_id_;
+      m.producer_epoch = 0;
+    }
+    answer(s, m, h.api_version);
+  }
+
   // ---- the group coordinator (group_coordinator.h) and committed offsets
 
   void dispatch(connection&, slot& s, const wire::request_header& h, const wire::find_coordinator_request& r) {
@@ -746,6 +761,7 @@ class server {
   std::string cluster_id_;
   int listen_fd_ = -1, epoll_fd_ = -1, inotify_fd_ = -1;
   uint64_t next_conn_id_ = 0;
+  int64_t next_producer_id_ = 0;
   std::map<int, std::unique_ptr<connection>> conns_;
   std::vector<int> dead_;
   std::vector<waiting_fetch> waiting_;

@@ -174,6 +174,70 @@ def test_auto_create_uses_num_partitions_and_can_be_off(k):
         s.stop()
 
 
+def _idempotent_batch(pid, epoch, seq, values):
+    """A RecordBatch v2 as an idempotent producer encodes it (kafka_reader's codec)."""
+    import kafka_reader as kr
+    recs = b""
+    for i, v in enumerate(values):
+        body = b"\x00" + kr.encode_varint(0) + kr.encode_varint(i) + kr.encode_varint(-1) + \
+            kr.encode_varint(len(v)) + v + kr.encode_varint(0)
+        recs += kr.encode_varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, 1000, 1000, pid, epoch, seq, len(values)) + recs
+    crc = kr.crc32c(after_crc)
+    head = struct.pack(">iBI", 0, 2, crc)  # partitionLeaderEpoch, magic, crc
+    return struct.pack(">qi", 0, len(head) + len(after_crc)) + head + after_crc
+
+
+def _produce_raw(addr, topic, batch, correlation=1):
+    """One Produce v3 request (acks=-1) on its own connection: (error_code, base_offset)."""
+    body = struct.pack(">hhi", -1, -1, 10000)  # transactional_id null, acks, timeout
+    body += struct.pack(">i", 1) + struct.pack(">h", len(topic)) + topic.encode()
+    body += struct.pack(">i", 1) + struct.pack(">ii", 0, len(batch)) + batch
+    header = struct.pack(">hhih", 0, 3, correlation, 4) + b"test"
+    msg = header + body
+    host, port = addr.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(struct.pack(">i", len(msg)) + msg)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+            chunk = sock.recv(65536)
+            check(chunk, "the server closed the connection on a Produce")
+            data += chunk
+    resp = data[4:]
+    (corr,) = struct.unpack(">i", resp[:4])
+    check(corr == correlation, "correlation id %d" % corr)
+    pos = 4 + 4  # topics count
+    (name_len,) = struct.unpack(">h", resp[pos:pos + 2])
+    pos += 2 + name_len + 4  # name, partitions count
+    _, err, base = struct.unpack(">ihq", resp[pos:pos + 14])
+    return err, base
+
+
+def test_idempotent_retries_are_acknowledged_once_across_a_restart(k):
+    k.create("idem")
+    s = Server(k)
+    pid = 4242
+    first = _idempotent_batch(pid, 0, 0, [b"a", b"b", b"c"])
+    check(_produce_raw(s.addr, "idem", first) == (0, 0), "first batch")
+    check(_produce_raw(s.addr, "idem", first) == (0, 0), "a repeated batch is not acknowledged with its first offset")
+    check(k.values("idem") == [b"a", b"b", b"c"], "a repeated batch was appended again: %r" % k.values("idem"))
+    err, _ = _produce_raw(s.addr, "idem", _idempotent_batch(pid, 0, 5, [b"gap"]))
+    check(err == 45, "a sequence gap gives %d, not OUT_OF_ORDER_SEQUENCE_NUMBER (45)" % err)
+    s.p.kill()
+    s.p.wait(timeout=10)
+    s.err.close()
+    s = Server(k)
+    try:
+        # The producer's state is rebuilt from the stored batches.
+        check(_produce_raw(s.addr, "idem", first) == (0, 0), "after kill -9 the retry is not recognised")
+        check(_produce_raw(s.addr, "idem", _idempotent_batch(pid, 0, 3, [b"d"])) == (0, 3), "the next sequence")
+        check(k.values("idem") == [b"a", b"b", b"c", b"d"], "after the restart: %r" % k.values("idem"))
+        err, _ = _produce_raw(s.addr, "idem", _idempotent_batch(pid, 0, 3, [b"x", b"y"]))
+        check(err == 45, "a batch overlapping what was appended gives %d" % err)
+    finally:
+        s.stop()
+
+
 def test_bad_bytes_close_only_their_connection(k):
     if needs_kcat():
         return

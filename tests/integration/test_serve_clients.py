@@ -28,6 +28,11 @@ def test_kcat(k):
     with_server(k, kc.kcat_roundtrip, "kc")
 
 
+def test_confluent_kafka_python_idempotent(k):
+    # enable.idempotence=true, acks=all: InitProducerId and sequence numbers
+    with_server(k, kc.confluent_roundtrip, "ck")
+
+
 def test_kafka_python_0_11(k):
     with_server(k, kc.kafkapython_roundtrip, "kp11", api_version="0.11.0")
 
