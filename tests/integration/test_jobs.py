@@ -212,6 +212,11 @@ def test_reprocess_killed_and_resumed_equals_uninterrupted(k):
             check(b"error" not in err, "killed run reported an error: %s" % short(err))
             doc = js(k.ok("job", "show", "re", "--json"))
             check(len(doc["versions"]) <= 2, "a resumed reprocess defined another version: %r" % doc)
+            if len(doc["versions"]) == 2 and doc["versions"][1]["caught_up"]:
+                # The kill came after version 2 had caught up (a slow exit, as
+                # under the sanitizers): it is finished, and a rerun without
+                # --set would rightly define version 3.
+                break
             if len(doc["versions"]) == 2 and not doc["versions"][1]["caught_up"]:
                 kills_mid += 1
                 if not refused:
