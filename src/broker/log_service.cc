@@ -11,6 +11,21 @@
 namespace kappa::broker {
 
 namespace {
+int32_t last_offset_delta(const char* batch) {
+  return static_cast<int32_t>(be::load32(batch + format::kLastOffsetDeltaOffset));
+}
+
+// The idempotence fields of a batch's header. REQUIRES: a whole header.
+producer_batch producer_of(const char* batch) {
+  producer_batch pb;
+  pb.producer_id = static_cast<int64_t>(be::load64(batch + format::kProducerIdOffset));
+  pb.epoch = static_cast<int16_t>(be::load16(batch + format::kProducerEpochOffset));
+  pb.first_seq = static_cast<int32_t>(be::load32(batch + format::kBaseSequenceOffset));
+  int64_t last = int64_t{pb.first_seq} + last_offset_delta(batch);
+  pb.last_seq = static_cast<int32_t>(last > INT32_MAX ? last - INT32_MAX - 1 : last);  // Kafka's wrap
+  return pb;
+}
+
 int16_t error_of(const Status& st) {
   if (st.is_corruption()) return kCorruptMessage;
   if (st.is_invalid()) return kMessageTooLarge;
@@ -161,16 +176,9 @@ int16_t log_service::append(std::string_view topic, int32_t partition, std::stri
     }
     p->appender = std::move(a.value());
   }
-  producer_batch pb;
+  producer_batch pb;  // producer_id -1 (not checked) for a record set too short to be a batch
   producer_state* producers = nullptr;
-  if (batch.size() >= format::kBatchHeaderSize) {
-    pb.producer_id = static_cast<int64_t>(be::load64(batch.data() + format::kProducerIdOffset));
-    pb.epoch = static_cast<int16_t>(be::load16(batch.data() + format::kProducerEpochOffset));
-    pb.first_seq = static_cast<int32_t>(be::load32(batch.data() + format::kBaseSequenceOffset));
-    int64_t last =
-        int64_t{pb.first_seq} + static_cast<int32_t>(be::load32(batch.data() + format::kLastOffsetDeltaOffset));
-    pb.last_seq = static_cast<int32_t>(last > INT32_MAX ? last - INT32_MAX - 1 : last);
-  }
+  if (batch.size() >= format::kBatchHeaderSize) pb = producer_of(batch.data());
   if (pb.producer_id >= 0) {
     if (pb.first_seq < 0) {
       *message = "an idempotent producer's batch has no sequence number";
@@ -199,9 +207,7 @@ int16_t log_service::append(std::string_view topic, int32_t partition, std::stri
   }
   p->dirty = true;
   p->last_write_ms = steady_clock_ms();
-  if (producers)
-    producers->appended(pb, *base_offset,
-                        *base_offset + static_cast<int32_t>(be::load32(batch.data() + format::kLastOffsetDeltaOffset)));
+  if (producers) producers->appended(pb, *base_offset, *base_offset + last_offset_delta(batch.data()));
   return kNone;
 }
 
@@ -221,17 +227,10 @@ producer_state* log_service::producers_of(topic_state& t, int32_t partition, par
   for (;;) {
     auto st = r.value()->next_batch(&b);
     if (!st.ok() || st.value() != partition_reader::status::record) break;
-    int64_t pid = static_cast<int64_t>(be::load64(b.data() + format::kProducerIdOffset));
-    if (pid < 0) continue;
-    producer_batch pb;
-    pb.producer_id = pid;
-    pb.epoch = static_cast<int16_t>(be::load16(b.data() + format::kProducerEpochOffset));
-    pb.first_seq = static_cast<int32_t>(be::load32(b.data() + format::kBaseSequenceOffset));
-    int32_t delta = static_cast<int32_t>(be::load32(b.data() + format::kLastOffsetDeltaOffset));
-    int64_t last = int64_t{pb.first_seq} + delta;
-    pb.last_seq = static_cast<int32_t>(last > INT32_MAX ? last - INT32_MAX - 1 : last);
+    producer_batch pb = producer_of(b.data());
+    if (pb.producer_id < 0) continue;
     int64_t base = static_cast<int64_t>(be::load64(b.data() + format::kBaseOffsetOffset));
-    p.producers->appended(pb, base, base + delta);
+    p.producers->appended(pb, base, base + last_offset_delta(b.data()));
   }
   return p.producers.get();
 }
