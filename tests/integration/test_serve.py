@@ -30,7 +30,7 @@ class Server:
         deadline = time.monotonic() + 10
         self.addr = None
         while time.monotonic() < deadline and self.addr is None:
-            m = re.search(rb"clients are told ([0-9.]+:\d+)", open(self.err_path, "rb").read())
+            m = re.search(rb"clients are told ([^ )]+:\d+)", open(self.err_path, "rb").read())
             if m:
                 self.addr = m.group(1).decode()
             elif self.p.poll() is not None:
@@ -300,6 +300,41 @@ def test_sigterm_stops_within_ten_seconds(k):
     rc = s.stop(timeout=10)
     check(rc == 0, "exit %d on SIGTERM" % rc)
     check(time.monotonic() - t0 < 10, "took %.1f s" % (time.monotonic() - t0))
+
+
+def test_max_connections_and_advertise(k):
+    if needs_kcat():
+        return
+    s = Server(k, "--max-connections", "3", "--advertise", "localhost:0")
+    try:
+        meta = kcat("-b", s.addr, "-L")
+        port = s.addr.split(":")[1]
+        check(b"broker 0 at localhost:" + port.encode() in meta.stdout,
+              "kcat -L does not show the --advertise host: %s" % short(meta.stdout))
+        host, port = s.addr.split(":")
+        held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(3)]
+        extra = socket.create_connection((host, int(port)), timeout=5)
+        extra.settimeout(5)
+        try:
+            data = extra.recv(10)  # b"": closed by the server
+        except ConnectionResetError:
+            data = b""
+        except socket.timeout:
+            data = None
+        check(data == b"", "the 4th connection past --max-connections 3 was not closed (%r)" % data)
+        extra.close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and b"--max-connections" not in s.stderr():
+            time.sleep(0.02)
+        check(b"--max-connections" in s.stderr(), "no line on stderr: %s" % short(s.stderr()))
+        held.pop().close()
+        time.sleep(0.2)
+        p = kcat("-b", s.addr, "-P", "-t", "room", input=b"fits\n")
+        check(p.returncode == 0 and k.values("room") == [b"fits"], "a client after one closed: %s" % short(p.stderr))
+        for sock in held:
+            sock.close()
+    finally:
+        s.stop()
 
 
 def test_listen_errors_name_the_address(k):
