@@ -73,10 +73,12 @@ class data_dir {
   // write_buffer_bytes: 0 = the default (see partition_options). The
   // appender applies retention and compaction (on the data dir's
   // maintenance thread) whenever it rolls a segment, and keeps max.bytes.
-  // compression: the codec of the batches it writes.
+  // compression: the codec of the batches it writes. brief_writer: see
+  // partition_options.
   Result<std::unique_ptr<partition_appender>> open_appender(const topic_meta& t, int32_t partition,
                                                             size_t write_buffer_bytes = 0,
-                                                            codec compression = codec::none);
+                                                            codec compression = codec::none,
+                                                            bool brief_writer = false);
   // with_archive: read the topic's archived segments first (archive.dir);
   // prefetch: see partition_options::prefetch.
   Result<std::unique_ptr<partition_reader>> open_reader(const topic_meta& t, int32_t partition,

@@ -66,6 +66,11 @@ struct partition_options {
   bool prefetch = false;
   // Appenders: told when the active segment rolls or grows.
   std::shared_ptr<segment_observer> observer;
+  // Appenders: a brief writer (kappa serve) holds the partition's writer
+  // lock only while it writes: release_lock() gives it back between rounds,
+  // so other processes' writers get their turn, and they wait for a brief
+  // writer instead of failing. It never waits itself: Busy, and it retries.
+  bool brief_writer = false;
 };
 
 // Appends records to a partition.
@@ -106,6 +111,13 @@ class partition_appender {
   // of them is durable; else the first error, naming its partition (that
   // appender has failed, as after a failed sync()).
   static Status sync_all(std::span<partition_appender* const> appenders);
+
+  // A brief writer's end of a round: writes what is buffered and gives the
+  // writer lock back. The next append takes it again (Busy if another
+  // process has it now) and, if that process appended meanwhile, first
+  // finds the partition's new end as opening does.
+  Status release_lock();
+  bool holds_lock() const;
 
   // Recovers the partition and opens its files now rather than on the
   // first append (errors surface here instead).

@@ -27,6 +27,7 @@ producer_batch producer_of(const char* batch) {
 }
 
 int16_t error_of(const Status& st) {
+  if (st.is_busy()) return kPartitionBusy;
   if (st.is_corruption()) return kCorruptMessage;
   if (st.is_invalid()) return kMessageTooLarge;
   return kKafkaStorageError;
@@ -169,10 +170,10 @@ int16_t log_service::append(std::string_view topic, int32_t partition, std::stri
   if (!p) return err;
   topic_state& t = topics_.find(topic)->second;
   if (!p->appender) {
-    auto a = dd_.open_appender(t.meta, partition);
+    auto a = dd_.open_appender(t.meta, partition, 0, codec::none, true);
     if (!a.ok()) {
       *message = a.status().message();
-      return kKafkaStorageError;  // e.g. `kappa produce` holds it now: the client retries
+      return a.status().is_busy() ? kPartitionBusy : kKafkaStorageError;
     }
     p->appender = std::move(a.value());
   }
@@ -202,7 +203,7 @@ int16_t log_service::append(std::string_view topic, int32_t partition, std::stri
   if (!st.ok()) {
     *message = st.message();
     int16_t e = error_of(st);
-    if (e == kKafkaStorageError) p->appender.reset();  // failed for good: reopen (and recover) next time
+    if (e == kKafkaStorageError) p->appender.reset();  // failed for good: reopen (and recover) next time  // failed for good: reopen (and recover) next time
     return e;
   }
   p->dirty = true;
@@ -245,14 +246,18 @@ std::vector<std::string> log_service::sync() {
         names.push_back(name + "/" + std::to_string(i));
       }
   std::vector<std::string> failed;
-  if (dirty.empty()) return failed;
-  if (!partition_appender::sync_all(dirty).ok()) {
+  if (!dirty.empty() && !partition_appender::sync_all(dirty).ok()) {
     // Which ones: each failed appender says so from now on.
     for (size_t i = 0; i < dirty.size(); i++)
       if (!dirty[i]->flush().ok()) failed.push_back(names[i]);
   }
+  // The round is over: other writers may have the partitions until the
+  // next one (an appender that failed is dropped and reopened then).
   for (auto& entry : topics_)
-    for (auto& p : entry.second.parts) p.dirty = false;
+    for (auto& p : entry.second.parts) {
+      p.dirty = false;
+      if (p.appender && p.appender->holds_lock() && !p.appender->release_lock().ok()) p.appender.reset();
+    }
   return failed;
 }
 

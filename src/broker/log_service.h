@@ -2,13 +2,15 @@
 // topic calls, over a data dir that other kappa processes use at the same
 // time. No sockets here; the server (server.h) turns requests into calls.
 //
-// Writers: a partition's appender (and with it the partition's writer
-// lock) is taken when a client produces to it and given back once the
-// partition has been idle a moment (release_idle), so `kappa produce` and
-// jobs in other processes can write the same topics between bursts.
+// Writers: the server is a brief writer (partition_options::brief_writer):
+// it holds a partition's writer lock only from a round's first append to
+// that round's sync, so `kappa produce` and jobs in other processes write
+// the same topics in between (they wait for the server's round; the
+// server waits for them: kPartitionBusy). Appenders are closed once idle
+// a moment (release_idle), which frees their buffers.
 // Durability: append() leaves records written but not synced; sync() makes
 // every partition written since the last sync durable at once (one group
-// fsync for all the produce requests of a round).
+// fsync for all the produce requests of a round) and gives the locks back.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +43,9 @@ enum error : int16_t {
   kInvalidRecord = 87,
   kKafkaStorageError = 56,
   kUnknownServerError = -1,
+  // Not Kafka's: another process holds the partition's writer lock (a
+  // `kappa produce`, a job). The server holds the batch until it is free.
+  kPartitionBusy = -2,
 };
 
 class log_service {
@@ -68,9 +73,9 @@ class log_service {
   // and not appended again; a gap or an old epoch is refused.
   int16_t append(std::string_view topic, int32_t partition, std::string_view batch, int64_t* base_offset,
                  std::string* message);
-  // Makes everything appended since the last sync durable. Returns the
-  // partitions whose sync failed (their appends must be answered with an
-  // error), as "topic/partition".
+  // Makes everything appended since the last sync durable and gives the
+  // writer locks back. Returns the partitions whose sync failed (their
+  // appends must be answered with an error), as "topic/partition".
   std::vector<std::string> sync();
   // Closes appenders not written for idle_ms, releasing their locks.
   void release_idle(int64_t now_ms, int64_t idle_ms);

@@ -37,6 +37,8 @@ constexpr size_t kMaxUnsent = 16u << 20;  // stop reading a connection past this
 constexpr size_t kMaxQueued = 128;        // or past this many unanswered requests
 constexpr int64_t kIdleWriterMs = 500;    // give a partition's writer lock back after this
 constexpr int64_t kRewatchMs = 2000;      // look for new partition directories this often
+constexpr int kParkedRetryMs = 20;        // a parked produce also retries this often (the watch may miss)
+constexpr int16_t kRequestTimedOut = 7;
 constexpr int32_t kNodeId = 0;
 
 // A parsed HOST:PORT.
@@ -87,8 +89,10 @@ struct slot {
   int32_t correlation_id = 0;
   bool ready = false;
   std::string bytes;  // the whole response frame, once ready
-  // A produce answered after the round's fsync.
+  // A produce answered after the round's fsync; pending counts its
+  // partitions still waiting for another process's writer lock (parked).
   bool after_sync = false;
+  int pending = 0;
   int16_t version = 0;
   std::vector<produce_result> produced;
   // A fetch waiting for data or its deadline.
@@ -171,6 +175,7 @@ class server {
       int timeout = 1000;
       for (const auto& w : waiting_) timeout = static_cast<int>(std::clamp<int64_t>(w.deadline - now, 0, timeout));
       timeout = static_cast<int>(std::clamp<int64_t>(groups_.next_tick_ms() - now, 0, timeout));
+      if (!parked_.empty()) timeout = std::min<int>(timeout, kParkedRetryMs);
       int n = ::epoll_wait(epoll_fd_, events, 256, timeout);
       if (n < 0 && errno != EINTR) break;
       bool appended = false;
@@ -197,7 +202,7 @@ class server {
       listen_fd_ = -1;
     }
     for (auto& w : waiting_) w.deadline = 0;
-    round_end(true);
+    round_end(true, true);
     (void)log_.sync();
   }
 
@@ -205,6 +210,18 @@ class server {
   struct waiting_fetch {
     uint64_t conn;
     slot* s;
+    int64_t deadline;
+  };
+  // A produce's batch for a partition another process is writing: kept
+  // (in arrival order per partition) until that writer lets go, which the
+  // partition watch reports, or until the request's timeout.
+  struct parked_batch {
+    uint64_t conn;
+    slot* s;  // null for acks=0, or once its connection closed
+    size_t result;
+    std::string topic;
+    int32_t partition;
+    std::string batch;
     int64_t deadline;
   };
 
@@ -275,6 +292,8 @@ class server {
     groups_.cancel(c.id);
     std::erase_if(waiting_, [&](const waiting_fetch& w) { return w.conn == c.id; });
     std::erase_if(sync_waiters_, [&](const std::pair<uint64_t, slot*>& w) { return w.first == c.id; });
+    for (auto& p : parked_)
+      if (p.conn == c.id) p.s = nullptr;  // still appended: the request was received
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
     dead_.push_back(c.fd);
   }
@@ -358,7 +377,7 @@ class server {
       return;
     }
     if (auto* p = std::get_if<wire::produce_request>(&req.value()); p && p->acks == 0) {
-      (void)produce(*p, nullptr);  // acks=0: no response at all
+      produce(*p, c.id, nullptr);  // acks=0: no response at all
       return;
     }
     slot& s = c.queue.emplace_back();
@@ -402,27 +421,78 @@ class server {
     rewatch();
   }
 
-  // Appends a produce request's batches; results in *out (if any).
-  bool produce(const wire::produce_request& r, std::vector<produce_result>* out) {
-    bool any = false;
+  // Appends a produce request's batches; results in s->produced (s null
+  // for acks=0). A partition another process is writing parks its batch.
+  void produce(const wire::produce_request& r, uint64_t conn, slot* s) {
+    int64_t deadline = steady_clock_ms() + std::clamp<int64_t>(r.timeout_ms, 100, 60000);
+    std::vector<produce_result> scratch;
+    std::vector<produce_result>& out = s ? s->produced : scratch;
     for (const auto& t : r.topics)
       for (const auto& p : t.partitions) {
-        produce_result res{std::string(t.name), p.index, kNone, -1};
-        std::string why;
+        produce_result& res = out.emplace_back(produce_result{std::string(t.name), p.index, kNone, -1});
         if (!p.records || p.records->empty()) {
           res.error = kCorruptMessage;
-        } else {
-          res.error = log_.append(t.name, p.index, *p.records, &res.base_offset, &why);
-          if (res.error == kNone) any = true;
+          report_refused(res, "empty record set");
+          continue;
         }
-        if (res.error != kNone && res.error != kUnknownTopicOrPartition && res.error != kInvalidTopic)
-          std::fprintf(stderr, "kappa: refused a produce to topic %s partition %d: %s\n", res.topic.c_str(), p.index,
-                       why.empty() ? "empty record set" : why.c_str());
-        if (out) out->push_back(std::move(res));
+        bool behind = std::any_of(parked_.begin(), parked_.end(), [&](const parked_batch& b) {
+          return b.partition == p.index && b.topic == t.name;
+        });
+        if (!behind && append_one(res, *p.records)) continue;
+        parked_.push_back({conn, s, out.size() - 1, res.topic, p.index, std::string(*p.records), deadline});
+        if (s) s->pending++;
       }
-    produced_this_round_ |= any;
-    if (any) rewatch_soon_ = true;
-    return any;
+  }
+
+  // One partition's batch; false if that partition is busy (not appended).
+  bool append_one(produce_result& res, std::string_view batch) {
+    std::string why;
+    res.error = log_.append(res.topic, res.partition, batch, &res.base_offset, &why);
+    if (res.error == kPartitionBusy) return false;
+    if (res.error == kNone) {
+      produced_this_round_ = true;
+      rewatch_soon_ = true;
+    } else {
+      report_refused(res, why);
+    }
+    return true;
+  }
+
+  static void report_refused(const produce_result& res, const std::string& why) {
+    if (res.error != kUnknownTopicOrPartition && res.error != kInvalidTopic)
+      std::fprintf(stderr, "kappa: refused a produce to topic %s partition %d: %s\n", res.topic.c_str(),
+                   res.partition, why.c_str());
+  }
+
+  // Tries the parked batches again, oldest first; one still busy keeps the
+  // later ones of its partition parked behind it. Past its deadline (or
+  // when stopping) a batch is answered REQUEST_TIMED_OUT.
+  void retry_parked(int64_t now, bool stopping) {
+    std::set<std::pair<std::string, int32_t>> busy;
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      parked_batch& b = *it;
+      produce_result scratch{b.topic, b.partition, kNone, -1};
+      produce_result& res = b.s ? b.s->produced[b.result] : scratch;
+      bool done = false;
+      if (!busy.count({b.topic, b.partition})) {
+        done = append_one(res, b.batch);
+        if (!done) busy.insert({b.topic, b.partition});
+      }
+      if (!done && (now >= b.deadline || stopping)) {
+        res.error = kRequestTimedOut;
+        std::fprintf(stderr,
+                     "kappa: timed out a produce to topic %s partition %d: another process kept writing it "
+                     "(see its writer.lock); the client may retry\n",
+                     b.topic.c_str(), b.partition);
+        done = true;
+      }
+      if (!done) {
+        ++it;
+        continue;
+      }
+      if (b.s && --b.s->pending == 0) sync_waiters_.emplace_back(b.conn, b.s);
+      it = parked_.erase(it);
+    }
   }
 
   void dispatch(connection& c, slot& s, const wire::request_header&, const wire::produce_request& r) {
@@ -435,9 +505,9 @@ class server {
       answer_produce(s);
       return;
     }
-    produce(r, &s.produced);
+    produce(r, c.id, &s);
     s.after_sync = true;
-    sync_waiters_.emplace_back(c.id, &s);
+    if (s.pending == 0) sync_waiters_.emplace_back(c.id, &s);
   }
 
   void answer_produce(slot& s) {
@@ -718,8 +788,12 @@ class server {
 
   // After a round of events: the shared fsync, then what it unblocked,
   // waiting fetches that can go, and the connections' output.
-  void round_end(bool data_changed) {
+  void round_end(bool data_changed, bool stopping = false) {
     groups_.tick(steady_clock_ms());
+    if (!parked_.empty() && (data_changed || stopping || steady_clock_ms() >= next_parked_retry_)) {
+      retry_parked(steady_clock_ms(), stopping);
+      next_parked_retry_ = steady_clock_ms() + kParkedRetryMs;
+    }
     if (!sync_waiters_.empty() || produced_this_round_) {
       std::vector<std::string> failed = log_.sync();
       for (auto& [conn, s] : sync_waiters_) {
@@ -766,6 +840,8 @@ class server {
   std::vector<int> dead_;
   std::vector<waiting_fetch> waiting_;
   std::vector<std::pair<uint64_t, slot*>> sync_waiters_;
+  std::deque<parked_batch> parked_;
+  int64_t next_parked_retry_ = 0;
   std::set<std::string> watched_;
   bool produced_this_round_ = false, rewatch_soon_ = false;
   int64_t last_rewatch_ = 0;

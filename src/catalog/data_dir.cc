@@ -216,8 +216,10 @@ Result<budget_report> data_dir::enforce_budget(bool wait) {
 }
 
 Result<std::unique_ptr<partition_appender>> data_dir::open_appender(const topic_meta& t, int32_t partition,
-                                                                    size_t write_buffer_bytes, codec compression) {
+                                                                    size_t write_buffer_bytes, codec compression,
+                                                                    bool brief_writer) {
   partition_options o = options(t, partition);
+  o.brief_writer = brief_writer;
   if (write_buffer_bytes > 0) o.write_buffer_bytes = write_buffer_bytes;
   o.compression = compression;
   KAPPA_RETURN_IF_ERROR(ensure_created());

@@ -3,6 +3,7 @@
 // fills, so encoding overlaps the kernel's copy. Index entries follow the
 // data they point at and are written after it.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +54,11 @@ struct partition_appender::impl {
 
   bool active = false;
   Status activate();
+  // A brief writer's lock is given back between rounds; what the active
+  // segment file was then tells whether another writer came in between.
+  ino_t released_ino = 0;
+  Status retake_lock();
+  void deactivate();
   Status ensure_active() { return active ? Status::OK() : activate(); }
 
   std::string path(const char* suffix) const { return segment_path(dir, seg.base_offset, suffix); }
@@ -232,7 +238,10 @@ Result<std::unique_ptr<partition_appender>> partition_appender::open(const std::
   p->name = name;
   p->opts = options;
   KAPPA_RETURN_IF_ERROR(make_dirs(dir));
-  KAPPA_ASSIGN_OR_RETURN(p->lock, partition_lock::acquire_writer(dir, name));
+  KAPPA_ASSIGN_OR_RETURN(p->lock, partition_lock::acquire_writer(dir, name, options.brief_writer
+                                                                                ? partition_lock::kBriefWriterLabel
+                                                                                : "",
+                                                                  !options.brief_writer));
   p->max_batch = std::max<size_t>(options.max_message_bytes, format::kBatchHeaderSize + 64);
   p->batch_target = std::min<size_t>({kBatchTarget, p->max_batch, std::max<size_t>(options.segment_bytes, 128)});
   return std::unique_ptr<partition_appender>(new partition_appender(std::move(p)));
@@ -259,6 +268,38 @@ Status partition_appender::impl::activate() {
   return Status::OK();
 }
 
+Status partition_appender::impl::retake_lock() {
+  KAPPA_ASSIGN_OR_RETURN(lock, partition_lock::acquire_writer(dir, name, partition_lock::kBriefWriterLabel, false));
+  if (!active) return Status::OK();
+  // Unchanged if the active segment is the same file, as long as we left
+  // it, and no newer segment was started.
+  struct stat st {};
+  bool same = ::stat(path(format::kLogSuffix).c_str(), &st) == 0 && st.st_ino == released_ino &&
+              static_cast<uint64_t>(st.st_size) == seg.size &&
+              !path_exists(segment_path(dir, seg.next_offset, format::kLogSuffix));
+  if (!same) deactivate();  // the next write recovers and finds the new end
+  return Status::OK();
+}
+
+void partition_appender::impl::deactivate() {
+  active = false;
+  log_fd = unique_fd();
+  seg.base_offset = 0;
+  seg.size = 0;
+  seg.next_offset = 0;
+  seg.first_batch_max_ts = -1;
+  seg.index = offset_index(0);
+  seg.times = time_index(0);
+  seg.builder = index_builder{&seg.index, &seg.times};
+  seg.index_on_disk = seg.times_on_disk = 0;
+  cur = 0;
+  filled = batch_start = 0;
+  buf_file_pos = written_from = written_len = 0;
+  batch_open = false;
+  roll_requested = false;
+  notes.clear();
+}
+
 partition_appender::partition_appender(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 partition_appender::~partition_appender() {
   if (impl_ && impl_->failed.ok()) (void)impl_->flush();
@@ -270,6 +311,7 @@ partition_appender::~partition_appender() {
 Status partition_appender::append(int64_t timestamp, bytes_view key, bytes_view value,
                                   std::span<const record_header> headers) {
   if (!impl_->failed.ok()) return impl_->failed;
+  if (!impl_->lock.held()) KAPPA_RETURN_IF_ERROR(impl_->retake_lock());
   Status st = impl_->append(timestamp, key, value, headers);
   if (st.ok() || st.is_invalid()) return st;
   return impl_->failed = st.with_context(impl_->name);
@@ -282,6 +324,7 @@ Status partition_appender::flush() {
 }
 Status partition_appender::append_batch(std::string_view batch, int64_t* base_offset) {
   if (!impl_->failed.ok()) return impl_->failed;
+  if (!impl_->lock.held()) KAPPA_RETURN_IF_ERROR(impl_->retake_lock());
   Status st = impl_->append_batch(batch, base_offset);
   if (st.ok() || st.is_invalid() || st.is_corruption()) return st.with_context(st.ok() ? "" : impl_->name);
   return impl_->failed = st.with_context(impl_->name);
@@ -312,7 +355,21 @@ Status partition_appender::sync_all(std::span<partition_appender* const> appende
   }
   return first;
 }
-Status partition_appender::open_now() { return impl_->ensure_active().with_context(impl_->name); }
+Status partition_appender::release_lock() {
+  if (!impl_->lock.held()) return Status::OK();
+  Status st = flush();
+  if (!st.ok()) return st;
+  struct stat s {};
+  impl_->released_ino = impl_->active && ::fstat(impl_->log_fd.get(), &s) == 0 ? s.st_ino : 0;
+  impl_->lock.release();
+  return Status::OK();
+}
+bool partition_appender::holds_lock() const { return impl_->lock.held(); }
+
+Status partition_appender::open_now() {
+  if (!impl_->lock.held()) KAPPA_RETURN_IF_ERROR(impl_->retake_lock());
+  return impl_->ensure_active().with_context(impl_->name);
+}
 
 Status partition_appender::truncate_to(int64_t end_offset) {
   if (impl_->active)

@@ -15,7 +15,13 @@ class partition_lock {
  public:
   // Takes the lock as a writer, or fails at once (Busy) naming the holder's
   // pid. `what` names the partition in messages ("topic clicks partition 0").
-  static Result<partition_lock> acquire_writer(const std::string& dir, const std::string& what);
+  // A holder that labelled itself a brief writer (kappa serve, which holds
+  // a partition only while it writes a round of produce requests) is waited
+  // for, up to 30 s, unless `wait_for_brief` is false. `label` follows the
+  // pid in the file; kBriefWriterLabel marks a brief writer.
+  static Result<partition_lock> acquire_writer(const std::string& dir, const std::string& what,
+                                               const std::string& label = "", bool wait_for_brief = true);
+  static constexpr const char* kBriefWriterLabel = "(kappa serve)";
   // Takes the lock only if free, for a reader that wants to recover a
   // partition nobody writes. Leaves the pid field empty. Invalid result =
   // someone holds it (or the file cannot be opened for writing).

@@ -123,6 +123,67 @@ def test_cli_and_clients_see_each_other_at_once(k):
         s.stop()
 
 
+def test_cli_and_server_write_one_partition_in_turns(k):
+    """kappa serve holds a partition's writer lock only for a round: `kappa produce`
+    waits for that instead of failing, and a client's produce waits (parked) while a
+    `kappa produce` holds the partition, then lands after it."""
+    if needs_kcat():
+        return
+    k.create("shared")
+    s = Server(k)
+    try:
+        feeder = subprocess.Popen([KCAT, "-b", s.addr, "-P", "-t", "shared", "-p", "0",
+                                   "-X", "request.required.acks=-1", "-X", "linger.ms=1"],
+                                  stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        cli_values = []
+        try:
+            for i in range(2000):
+                feeder.stdin.write(b"kcat-%d\n" % i)
+                if i % 100 == 99:
+                    feeder.stdin.flush()
+                    batch = [b"cli-%d-%d" % (i, j) for j in range(20)]
+                    r = k.produce("shared", batch, rc=None)
+                    check(r.rc == 0, "kappa produce while the server writes: exit %d %s" % (r.rc, short(r.err)))
+                    cli_values += batch
+            feeder.stdin.close()
+            check(feeder.wait(timeout=30) == 0, "kcat -P: %s" % short(feeder.stderr.read()))
+        finally:
+            if feeder.poll() is None:
+                feeder.kill()
+                feeder.wait()
+        # A `kappa produce` that keeps the partition (its stdin open): the client's
+        # produce waits for it and lands after its records.
+        holder = k.spawn("produce", "shared")
+        holder.stdin.write(b"held-1\n")
+        holder.stdin.flush()
+        time.sleep(0.5)  # it has the lock
+        t0 = time.monotonic()
+        waiter = subprocess.Popen([KCAT, "-b", s.addr, "-P", "-t", "shared", "-p", "0",
+                                   "-X", "request.required.acks=-1"],
+                                  stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        waiter.stdin.write(b"while-held\n")
+        waiter.stdin.close()
+        time.sleep(1.0)
+        check(waiter.poll() is None, "kcat's produce finished while kappa produce held the partition")
+        holder.stdin.write(b"held-2\n")
+        holder.stdin.close()
+        check(holder.wait(timeout=10) == 0, "kappa produce: %s" % short(holder.stderr.read()))
+        check(waiter.wait(timeout=15) == 0, "kcat -P after the holder left: %s" % short(waiter.stderr.read()))
+        check(time.monotonic() - t0 < 10, "the parked produce took %.1f s" % (time.monotonic() - t0))
+        pairs = k.offsets_values("shared")
+        check([o for o, _ in pairs] == list(range(len(pairs))), "offsets are not dense")
+        got = [v for _, v in pairs]
+        expect = set([b"kcat-%d" % i for i in range(2000)] + cli_values + [b"held-1", b"held-2", b"while-held"])
+        check(len(got) == len(expect) and set(got) == expect,
+              "%d records, %d expected; missing %r extra %r" % (len(got), len(expect),
+                                                                sorted(expect - set(got))[:5],
+                                                                [v for v in got if v not in expect][:5]))
+        check(got[-3:] == [b"held-1", b"held-2", b"while-held"], "order at the end: %r" % got[-3:])
+        check(got.index(b"kcat-0") < got.index(b"kcat-1999"), "kcat's records out of order")
+    finally:
+        s.stop()
+
+
 def test_kcat_group_commits_show_in_group_describe_and_resume(k):
     if needs_kcat():
         return

@@ -3,9 +3,11 @@
 // the way kappa serve's Produce and Fetch use the log.
 #include <doctest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kappa/log.h"
@@ -128,4 +130,77 @@ TEST_CASE("a bad client batch is refused with the reason and nothing is appended
   REQUIRE(w.value()->append_batch(good, &base).ok());
   CHECK(base == 0);
   CHECK(w.value()->next_offset() == 3);
+}
+
+// kappa serve is a brief writer: between its rounds another process's
+// appender may write the partition, and the server's next round goes on
+// from the end that writer left, not from its own stale one.
+TEST_CASE("a brief writer gives the lock back between rounds and continues after another writer") {
+  dir d;
+  partition_options brief;
+  brief.brief_writer = true;
+  partition_options plain;
+  const std::string p = d.root + "/p";
+  auto server = partition_appender::open(p, "test partition", brief);
+  REQUIRE(server.ok());
+  int64_t base = -1;
+  REQUIRE(server.value()->append_batch(client_batch(0, 4), &base).ok());
+  CHECK(base == 0);
+  REQUIRE(server.value()->sync().ok());
+  REQUIRE(server.value()->release_lock().ok());
+  CHECK_FALSE(server.value()->holds_lock());
+  {
+    auto cli = partition_appender::open(p, "test partition", plain);
+    REQUIRE(cli.ok());
+    for (int i = 0; i < 3; i++) REQUIRE(cli.value()->append(1, bytes_view::null(), bytes_view::of("cli")).ok());
+    REQUIRE(cli.value()->sync().ok());
+    // Now the brief writer is the one refused, at once, and nothing is appended.
+    Status st = server.value()->append_batch(client_batch(4, 2), &base);
+    CHECK(st.is_busy());
+  }
+  REQUIRE(server.value()->append_batch(client_batch(4, 2), &base).ok());
+  CHECK(base == 7);  // after the CLI's 3 records
+  REQUIRE(server.value()->sync().ok());
+  REQUIRE(server.value()->release_lock().ok());
+  // Unchanged partition: the next round continues without a recovery.
+  REQUIRE(server.value()->append_batch(client_batch(6, 1), &base).ok());
+  CHECK(base == 9);
+  REQUIRE(server.value()->sync().ok());
+  server.value().reset();
+
+  auto r = partition_reader::open(p, "test partition", plain);
+  REQUIRE(r.ok());
+  record_view rec;
+  int64_t expect = 0;
+  for (;;) {
+    auto st = r.value()->next(&rec);
+    REQUIRE(st.ok());
+    if (st.value() != partition_reader::status::record) break;
+    CHECK(rec.offset == expect++);
+  }
+  CHECK(expect == 10);
+}
+
+TEST_CASE("a writer waits for a brief writer's round instead of failing") {
+  dir d;
+  partition_options brief;
+  brief.brief_writer = true;
+  const std::string p = d.root + "/p";
+  auto server = partition_appender::open(p, "test partition", brief);
+  REQUIRE(server.ok());
+  int64_t base = -1;
+  REQUIRE(server.value()->append_batch(client_batch(0, 1), &base).ok());
+  std::thread round([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    (void)server.value()->sync();
+    (void)server.value()->release_lock();
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto cli = partition_appender::open(p, "test partition", partition_options{});
+  auto waited = std::chrono::steady_clock::now() - t0;
+  round.join();
+  REQUIRE(cli.ok());
+  CHECK(waited >= std::chrono::milliseconds(150));
+  REQUIRE(cli.value()->open_now().ok());
+  CHECK(cli.value()->next_offset() == 1);
 }
