@@ -24,6 +24,14 @@ struct topic_meta {
   int64_t created_ms = 0;
 };
 
+// A member of a group that kappa serve coordinates (Kafka's
+// kafka-consumer-groups --members shows the same).
+struct live_group_member {
+  std::string member_id;
+  std::string client_id;
+  std::string client_host;
+};
+
 struct group_offset {
   std::string topic;
   int32_t partition = 0;
@@ -107,6 +115,14 @@ class catalog {
   // Deletes all of a group's offsets (of one topic if topic is not empty),
   // and the checkpoint of a job by that name (whose input is that topic).
   Status delete_group(const std::string& group, const std::string& topic = "");
+
+  // The live members of the groups kappa serve coordinates, as its
+  // coordinator last published them (on every membership change; cleared
+  // when a server starts). Meaningful only while that server runs
+  // (data_dir::served_by): a killed server leaves its last list behind.
+  Status set_live_members(const std::string& group, const std::vector<live_group_member>& members);
+  Result<std::vector<live_group_member>> live_members(const std::string& group);
+  Status clear_live_members();
 
   // Stream-job checkpoints, by job name (the job's consumer group).
   // A partition's window state is a chain of opaque blobs: a full snapshot,

@@ -54,6 +54,11 @@ class data_dir {
   std::string partition_dir(const std::string& topic, int32_t partition) const;
   // Makes the catalog and the directory if they are missing.
   Status ensure_created();
+  // kappa serve holds <dir>/serve.lock while it runs (as a Kafka broker
+  // locks its log dirs): "pid N, listening on HOST:PORT" if one does now,
+  // else empty.
+  std::string served_by() const;
+  static constexpr const char* kServeLockFile = "serve.lock";
   // The catalog, or nullptr while the data dir does not exist.
   class catalog* catalog() {
     return catalog_.get();

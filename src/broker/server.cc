@@ -25,6 +25,9 @@
 
 #include "broker/group_coordinator.h"
 #include "broker/log_service.h"
+#include "kappa/catalog.h"
+#include "log/partition_lock.h"
+#include "log/segment.h"
 #include "util/clock.h"
 #include "wire/codec.h"
 
@@ -124,6 +127,13 @@ class server {
 
   Status start() {
     KAPPA_ASSIGN_OR_RETURN(host_port l, parse_host_port(o_.listen, "--listen"));
+    // One server per data dir, as a Kafka broker locks its log dirs.
+    KAPPA_RETURN_IF_ERROR(dd_.ensure_created());
+    std::string lock_path = dd_.path() + "/" + data_dir::kServeLockFile;
+    KAPPA_ASSIGN_OR_RETURN(serve_lock_, partition_lock::lock_file(lock_path, false));
+    if (!serve_lock_.held())
+      return Status::Busy("data dir " + dd_.path() + " is already served by " + dd_.served_by() +
+                          " (lock file " + lock_path + "); stop that server or use another data dir");
     host_port a = l;
     if (!o_.advertise.empty()) {
       KAPPA_ASSIGN_OR_RETURN(a, parse_host_port(o_.advertise, "--advertise"));
@@ -157,6 +167,7 @@ class server {
     }
     if (a.host.empty() || a.host == "0.0.0.0" || a.host == "::") a.host = "127.0.0.1";
     advertised_ = a;
+    KAPPA_RETURN_IF_ERROR(publish_server(lock_path, l.host + ":" + std::to_string(l.port)));
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (epoll_fd_ < 0) return Status::FromErrno("epoll", errno);
@@ -224,6 +235,23 @@ class server {
     std::string batch;
     int64_t deadline;
   };
+
+  // Who serves (for data_dir::served_by), and no members yet: a list left
+  // by a server killed before is stale.
+  Status publish_server(const std::string& lock_path, const std::string& listen) {
+    std::string who = "pid " + std::to_string(::getpid()) + ", listening on " + listen + "\n";
+    KAPPA_RETURN_IF_ERROR(rewrite_file(lock_path, who, false));
+    KAPPA_RETURN_IF_ERROR(dd_.catalog()->clear_live_members());
+    groups_.set_membership_observer([this](std::string_view group, const std::vector<live_member>& members) {
+      std::vector<live_group_member> out;
+      for (const auto& m : members) out.push_back({m.member_id, m.client_id, m.client_host});
+      Status st = dd_.catalog()->set_live_members(std::string(group), out);
+      if (!st.ok())
+        std::fprintf(stderr, "kappa: cannot publish the members of group %.*s for the CLI: %s\n",
+                     static_cast<int>(group.size()), group.data(), st.message().c_str());
+    });
+    return Status::OK();
+  }
 
   void add_to_epoll(int fd, uint32_t ev) {
     epoll_event e{};
@@ -829,6 +857,7 @@ class server {
 
   data_dir& dd_;
   server_options o_;
+  partition_lock serve_lock_;
   log_service log_;
   group_coordinator groups_;
   host_port advertised_;

@@ -261,7 +261,7 @@ Result<job_record> decode_job(const std::string& name, const std::string& s) {
 
 struct catalog::env {
   MDB_env* e = nullptr;
-  MDB_dbi topics = 0, groups = 0, settings = 0, checkpoints = 0, aliases = 0, jobs = 0;
+  MDB_dbi topics = 0, groups = 0, settings = 0, checkpoints = 0, aliases = 0, jobs = 0, live = 0;
   ~env() {
     if (e) mdb_env_close(e);
   }
@@ -291,6 +291,7 @@ Result<std::unique_ptr<catalog>> catalog::open(const std::string& meta_dir, bool
     return lmdb_error("open checkpoints", rc);
   if ((rc = mdb_dbi_open(t.get(), "aliases", MDB_CREATE, &e->aliases))) return lmdb_error("open aliases", rc);
   if ((rc = mdb_dbi_open(t.get(), "jobs", MDB_CREATE, &e->jobs))) return lmdb_error("open jobs", rc);
+  if ((rc = mdb_dbi_open(t.get(), "live_members", MDB_CREATE, &e->live))) return lmdb_error("open live_members", rc);
   if ((rc = t.commit())) return lmdb_error("commit", rc);
   return std::unique_ptr<catalog>(new catalog(std::move(e)));
 }
@@ -688,6 +689,79 @@ Status catalog::set_setting(const std::string& key, const std::string& value) {
   MDB_val k = val(key), v = val(value);
   int rc = mdb_put(t.get(), env_->settings, &k, &v, 0);
   if (rc) return lmdb_error("set " + key, rc);
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+// A group's live members: one line per member, its fields separated by
+// tabs (a tab or newline inside a field, which no client sends, becomes a
+// space).
+namespace {
+std::string encode_members(const std::vector<live_group_member>& members) {
+  std::string out;
+  auto field = [&](const std::string& f, char end) {
+    for (char ch : f) out += (ch == '\t' || ch == '\n') ? ' ' : ch;
+    out += end;
+  };
+  for (const auto& m : members) {
+    field(m.member_id, '\t');
+    field(m.client_id, '\t');
+    field(m.client_host, '\n');
+  }
+  return out;
+}
+std::vector<live_group_member> decode_members(std::string_view s) {
+  std::vector<live_group_member> out;
+  while (!s.empty()) {
+    size_t nl = s.find('\n');
+    std::string_view line = s.substr(0, nl);
+    s = nl == std::string_view::npos ? std::string_view() : s.substr(nl + 1);
+    live_group_member m;
+    std::string* fields[] = {&m.member_id, &m.client_id, &m.client_host};
+    for (std::string* f : fields) {
+      size_t tab = line.find('\t');
+      *f = std::string(line.substr(0, tab));
+      line = tab == std::string_view::npos ? std::string_view() : line.substr(tab + 1);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+}  // namespace
+
+Status catalog::set_live_members(const std::string& group, const std::vector<live_group_member>& members) {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(group);
+  int rc;
+  if (members.empty()) {
+    rc = mdb_del(t.get(), env_->live, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return Status::OK();
+  } else {
+    std::string value = encode_members(members);
+    MDB_val v = val(value);
+    rc = mdb_put(t.get(), env_->live, &k, &v, 0);
+  }
+  if (rc) return lmdb_error("publish the members of group " + group, rc);
+  if ((rc = t.commit())) return lmdb_error("commit", rc);
+  return Status::OK();
+}
+
+Result<std::vector<live_group_member>> catalog::live_members(const std::string& group) {
+  txn t(env_->e, false);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  MDB_val k = val(group), v;
+  int rc = mdb_get(t.get(), env_->live, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::vector<live_group_member>{};
+  if (rc) return lmdb_error("read the members of group " + group, rc);
+  return decode_members(str(v));
+}
+
+Status catalog::clear_live_members() {
+  txn t(env_->e, true);
+  if (t.rc()) return lmdb_error("begin", t.rc());
+  int rc = mdb_drop(t.get(), env_->live, 0);
+  if (rc) return lmdb_error("clear live members", rc);
   if ((rc = t.commit())) return lmdb_error("commit", rc);
   return Status::OK();
 }

@@ -1,5 +1,9 @@
 #include "kappa/data_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -61,6 +65,17 @@ Result<topic_meta> data_dir::resolve_topic(const std::string& name) {
     return Status::NotFound("alias " + name + " points to topic " + a->topic +
                             ", which does not exist; point it at a topic with kappa alias set " + name + " TOPIC");
   return target;
+}
+
+std::string data_dir::served_by() const {
+  unique_fd fd(::open((path_ + "/" + kServeLockFile).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return "";  // nobody serves: the file is a leftover
+  char buf[256] = {};
+  ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+  std::string who(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!who.empty() && who.back() == '\n') who.pop_back();
+  return who.empty() ? "a kappa serve process" : who;
 }
 
 Status data_dir::create_topic(const topic_meta& t) {

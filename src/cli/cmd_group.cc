@@ -36,6 +36,34 @@ Result<group_row> describe_row(data_dir& dd, const group_offset& g) {
   return row;
 }
 
+// The group's live members, if a kappa serve runs on this data dir and
+// coordinates the group now; *server says which server.
+Result<std::vector<live_group_member>> live_members_of(data_dir& dd, const std::string& group, std::string* server) {
+  *server = dd.served_by();
+  if (server->empty() || !dd.catalog()) return std::vector<live_group_member>{};
+  return dd.catalog()->live_members(group);
+}
+
+std::string member_list(const std::vector<live_group_member>& members) {
+  std::string s;
+  for (const auto& m : members) {
+    if (!s.empty()) s += ", ";
+    s += m.member_id + " (client " + m.client_id + " at " + m.client_host + ")";
+  }
+  return s;
+}
+
+// Kafka's kafka-consumer-groups refuses to reset or delete a group that
+// has members: their positions would overwrite what it writes.
+Status refuse_if_live(data_dir& dd, const std::string& group, const char* what) {
+  std::string server;
+  KAPPA_ASSIGN_OR_RETURN(auto members, live_members_of(dd, group, &server));
+  if (members.empty()) return Status::OK();
+  return Status::Busy("group " + group + " has " + std::to_string(members.size()) + " live member" +
+                      (members.size() == 1 ? "" : "s") + " in kappa serve (" + server + "): " + member_list(members) +
+                      "; stop them before you " + what + " it");
+}
+
 }  // namespace
 
 void add_group(CLI::App& app, context& ctx) {
@@ -72,7 +100,11 @@ void add_group(CLI::App& app, context& ctx) {
         if (!r.ok()) return fail(r.status());
         offs = std::move(r.value());
       }
-      if (offs.empty())
+      std::string server;
+      auto live = live_members_of(*dd, name, &server);
+      if (!live.ok()) return fail(live.status());
+      const auto& members = live.value();
+      if (offs.empty() && members.empty())
         return fail(
             Status::NotFound("group '" + name + "' has no committed offsets (kappa group list shows the groups)"));
       std::vector<group_row> rows;
@@ -94,6 +126,16 @@ void add_group(CLI::App& app, context& ctx) {
                ",\"lag\":" + std::to_string(r.lag) + ",\"lag_ms\":" + std::to_string(r.lag_ms) +
                ",\"commit_timestamp\":" + std::to_string(r.g.commit_time_ms) + "}";
         }
+        s += "],\"members\":[";
+        for (size_t i = 0; i < members.size(); i++) {
+          s += i ? ",{\"member_id\":" : "{\"member_id\":";
+          append_json_string(s, members[i].member_id);
+          s += ",\"client_id\":";
+          append_json_string(s, members[i].client_id);
+          s += ",\"client_host\":";
+          append_json_string(s, members[i].client_host);
+          s += "}";
+        }
         std::printf("%s]}\n", s.c_str());
         return kExitOk;
       }
@@ -102,6 +144,12 @@ void add_group(CLI::App& app, context& ctx) {
       for (const auto& r : rows)
         std::printf("%-24s %9d %16lld %14lld %10lld %12lld\n", r.g.topic.c_str(), r.g.partition, (long long)r.g.offset,
                     (long long)r.end, (long long)r.lag, (long long)r.lag_ms);
+      if (!members.empty()) {
+        std::printf("\nlive members (kappa serve, %s):\n%-48s %-24s %s\n", server.c_str(), "member_id", "client_id",
+                    "client_host");
+        for (const auto& m : members)
+          std::printf("%-48s %-24s %s\n", m.member_id.c_str(), m.client_id.c_str(), m.client_host.c_str());
+      }
       return kExitOk;
     };
   });
@@ -127,6 +175,8 @@ void add_group(CLI::App& app, context& ctx) {
         return fail(Status::Invalid("group " + name + " is the checkpoint of a stream job reading " + job->input +
                                     "; its offsets move only with its window state: start the job over with "
                                     "`kappa group delete " + name + "`, or run it into a new output topic"));
+      st = refuse_if_live(*dd, name, "reset");
+      if (!st.ok()) return fail(st);
       std::vector<std::pair<int32_t, int64_t>> offs;
       for (int32_t p = 0; p < t->partitions; p++) {
         auto r = dd->open_reader(t.value(), p);
@@ -165,7 +215,9 @@ void add_group(CLI::App& app, context& ctx) {
       auto dd = ctx.open(false, &rc);
       if (!dd) return rc;
       if (!dd->catalog()) return fail(Status::NotFound("group '" + name + "' has no committed offsets"));
-      Status st = dd->catalog()->delete_group(name);
+      Status st = refuse_if_live(*dd, name, "delete");
+      if (!st.ok()) return fail(st);
+      st = dd->catalog()->delete_group(name);
       if (!st.ok()) return fail(st);
       note("deleted group " + name + " (with its stream-job checkpoint, if it had one)");
       return kExitOk;

@@ -215,6 +215,69 @@ def test_kcat_group_commits_show_in_group_describe_and_resume(k):
         s.stop()
 
 
+def test_live_members_show_in_group_describe_and_block_reset(k):
+    """A group kcat -G is in: `group describe` lists its live member, `group reset`
+    and `group delete` refuse naming it; once it leaves, reset moves the group. A
+    second server on the same data dir is refused; after kill -9 no member is shown."""
+    if needs_kcat():
+        return
+    import json
+    k.create("m", "--partitions", 2)
+    k.produce("m", ["v%d" % i for i in range(10)])
+    s = Server(k)
+    consumer = None
+    try:
+        second = k.run("serve", "--listen", "127.0.0.1:0", timeout=10)
+        check(second.rc == 1 and b"already served by pid %d" % s.p.pid in second.err,
+              "a second server on the data dir: exit %d %s" % (second.rc, short(second.err)))
+        consumer = subprocess.Popen([KCAT, "-b", s.addr, "-G", "live-grp", "-X", "auto.offset.reset=earliest",
+                                     "-X", "auto.commit.interval.ms=100", "-X", "client.id=member-one", "m"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Until it is a settled member: it has read and committed both partitions.
+        deadline = time.monotonic() + 20
+        members, settled = [], False
+        while time.monotonic() < deadline and not settled:
+            r = k.run("group", "describe", "live-grp", "--json")
+            if r.rc == 0:
+                d = json.loads(r.out)
+                members = d.get("members", [])
+                settled = members and len(d["partitions"]) == 2 and sum(p["lag"] for p in d["partitions"]) == 0
+            time.sleep(0.2)
+        check(len(members) == 1 and members[0]["client_id"] == "member-one",
+              "group describe never listed the live member: %s" % short(r.out + r.err))
+        text = k.ok("group", "describe", "live-grp").out
+        check(b"member-one" in text and members[0]["member_id"].encode() in text,
+              "the text form does not list the member: %s" % short(text))
+        for verb in (["reset", "live-grp", "--topic", "m", "--to", "earliest"], ["delete", "live-grp"]):
+            r = k.run("group", *verb)
+            check(r.rc == 1 and members[0]["member_id"].encode() in r.err and b"live member" in r.err,
+                  "group %s of a live group: exit %d %s" % (verb[0], r.rc, short(r.err)))
+        consumer.terminate()  # kcat leaves the group on SIGTERM
+        consumer.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and json.loads(k.ok("group", "describe", "live-grp", "--json").out)["members"]:
+            time.sleep(0.1)
+        r = k.run("group", "reset", "live-grp", "--topic", "m", "--to", "earliest")
+        check(r.rc == 0, "reset once the member left: exit %d %s" % (r.rc, short(r.err)))
+        # A member again, then the server killed: nothing it published is shown.
+        consumer = subprocess.Popen([KCAT, "-b", s.addr, "-G", "live-grp", "m"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not json.loads(
+                k.ok("group", "describe", "live-grp", "--json").out)["members"]:
+            time.sleep(0.2)
+        s.stop(signal.SIGKILL)
+        desc = json.loads(k.ok("group", "describe", "live-grp", "--json").out)
+        check(desc["members"] == [], "members shown after the server died: %r" % desc["members"])
+        k.ok("group", "reset", "live-grp", "--topic", "m", "--to", "latest")
+    finally:
+        if consumer and consumer.poll() is None:
+            consumer.kill()
+            consumer.wait()
+        if s.p.poll() is None:
+            s.stop()
+
+
 def test_auto_create_uses_num_partitions_and_can_be_off(k):
     if needs_kcat():
         return
