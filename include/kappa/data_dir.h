@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,7 @@ class data_dir {
   std::string path_;
   std::unique_ptr<class catalog> catalog_;
   std::shared_ptr<background_maintenance> maintenance_;  // started with the first appender
+  std::mutex maintenance_mu_;  // appenders open on several threads (serve --jobs)
 };
 
 // "topic clicks partition 0": how messages name a partition.

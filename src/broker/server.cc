@@ -24,6 +24,7 @@
 #include <variant>
 
 #include "broker/group_coordinator.h"
+#include "broker/job_host.h"
 #include "broker/log_service.h"
 #include "kappa/catalog.h"
 #include "log/partition_lock.h"
@@ -881,7 +882,10 @@ class server {
 Status serve(data_dir& dd, const server_options& options, const volatile std::sig_atomic_t* stop) {
   server s(dd, options);
   KAPPA_RETURN_IF_ERROR(s.start());
+  job_host jobs(dd);
+  if (options.jobs) jobs.start();
   s.run(stop);
+  jobs.stop();  // each job checkpoints first
   return Status::OK();
 }
 

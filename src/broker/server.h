@@ -24,6 +24,7 @@ struct server_options {
   std::string advertise;  // HOST:PORT told to clients; default: the listener's
   bool auto_create = true;
   int max_connections = 1000;
+  bool jobs = false;  // --jobs: run every job's serving version too (job_host.h)
 };
 
 // Serves until *stop becomes non-zero (a signal handler sets it), then

@@ -238,7 +238,10 @@ Result<std::unique_ptr<partition_appender>> data_dir::open_appender(const topic_
   if (write_buffer_bytes > 0) o.write_buffer_bytes = write_buffer_bytes;
   o.compression = compression;
   KAPPA_RETURN_IF_ERROR(ensure_created());
-  if (!maintenance_) maintenance_ = std::make_shared<background_maintenance>(this);
+  {
+    std::lock_guard<std::mutex> l(maintenance_mu_);
+    if (!maintenance_) maintenance_ = std::make_shared<background_maintenance>(this);
+  }
   // Under a disk budget, write in pieces small against it, so the budget
   // is checked (and the active segment rolled) often enough to hold it.
   KAPPA_ASSIGN_OR_RETURN(std::string max, setting("max.bytes"));

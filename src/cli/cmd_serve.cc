@@ -42,6 +42,8 @@ void add_serve(CLI::App& app, context& ctx) {
   cmd->add_option("--max-connections", o.server.max_connections, "connections past this are closed at once")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  cmd->add_flag("--jobs", o.server.jobs,
+                "also run every job's serving version, following its input (as `kappa job run NAME --follow`)");
   cmd->add_flag("--no-auto-create", o.no_auto_create,
                 "do not create topics a client's Metadata or Produce names (Kafka's auto.create.topics.enable=false)");
   cmd->callback([&] { ctx.run = [&] { return serve(o, ctx); }; });

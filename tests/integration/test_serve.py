@@ -278,6 +278,79 @@ def test_live_members_show_in_group_describe_and_block_reset(k):
             s.stop()
 
 
+def _job_version(k, job, n):
+    import json
+    vs = json.loads(k.ok("job", "status", job, "--json").out)["versions"]
+    return vs[n - 1] if len(vs) >= n else None
+
+
+def _wait_job(k, job, n, pid, what, timeout=60):
+    """Until version n of the job runs in process pid and has no lag."""
+    deadline = time.monotonic() + timeout
+    v = None
+    while time.monotonic() < deadline:
+        v = _job_version(k, job, n)
+        if v and v["running"] and v["pid"] == pid and v["lag"] == 0:
+            return v
+        time.sleep(0.1)
+    check(False, "%s: job %s v%d never ran caught up in pid %d: %r" % (what, job, n, pid, v))
+
+
+def test_jobs_run_in_the_server_exactly_once_and_follow_cutover(k):
+    """serve --jobs runs each job's serving version, following what clients produce;
+    kill -9 of the server and a restart leave the output exactly as an uninterrupted
+    `kappa job run --follow` of the same input writes it; a cutover moves the server to
+    the new version."""
+    if needs_kcat():
+        return
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from kappa_harness import gen_clicks
+    from test_sessionize import read_topic, same_records
+    opts = ["--key-field", "user_id", "--time-field", "timestamp_ms", "--gap", "30s",
+            "--max-out-of-orderness", "5s", "--count-by", "event_type", "--checkpoint-interval", "50ms"]
+    k.create("clicks", "--partitions", 2, "--config", "retention.ms=-1")
+    lines = gen_clicks(9000, "--users", 500, "--seed", 3, "--rate", 50)
+    k.produce("clicks", lines[:3000], "--key-field", "user_id", "--timestamp-field", "timestamp_ms")
+    k.ok("job", "create", "web", "--sessionize", "--input", "clicks", "--output", "sessions", *opts)
+    s = Server(k, "--jobs")
+    try:
+        _wait_job(k, "web", 1, s.p.pid, "first start")
+        # Clients produce; the job follows. Then kill -9 in the middle of more input.
+        p = kcat("-b", s.addr, "-P", "-t", "clicks", "-X", "request.required.acks=-1",
+                 input=b"\n".join(lines[3000:6000]) + b"\n", timeout=60)
+        check(p.returncode == 0, "kcat -P: %s" % short(p.stderr))
+        _wait_job(k, "web", 1, s.p.pid, "after kcat's records")
+        p = kcat("-b", s.addr, "-P", "-t", "clicks", "-X", "request.required.acks=-1",
+                 input=b"\n".join(lines[6000:]) + b"\n", timeout=60)
+        check(p.returncode == 0, "kcat -P: %s" % short(p.stderr))
+        s.stop(signal.SIGKILL)
+        s = Server(k, "--jobs")
+        _wait_job(k, "web", 1, s.p.pid, "after kill -9 and a restart")
+        check(s.stop() == 0, "serve --jobs did not stop cleanly on SIGTERM: %s" % short(s.stderr()))
+        check(not _job_version(k, "web", 1)["running"], "the job still runs after the server stopped")
+        # The same input through an uninterrupted following run.
+        k.ok("job", "create", "ref", "--sessionize", "--input", "clicks", "--output", "ref", *opts)
+        ref = k.spawn("job", "run", "ref", "--follow", stdin=subprocess.DEVNULL)
+        _wait_job(k, "ref", 1, ref.pid, "reference run")
+        ref.send_signal(signal.SIGTERM)
+        check(ref.wait(timeout=20) == 0, "the reference run did not stop cleanly")
+        got, want = read_topic(k, "sessions.v1"), read_topic(k, "ref.v1")
+        check(len(want) > 100, "the reference run wrote only %d sessions" % len(want))
+        same_records(got, want, "serve --jobs output after kill -9 and the uninterrupted run's")
+        # Cutover: reprocess into v2 (the CLI) while the server serves v1, then cut over.
+        k.ok("job", "delete", "ref")
+        s = Server(k, "--jobs")
+        _wait_job(k, "web", 1, s.p.pid, "restart")
+        k.ok("job", "reprocess", "web", "--set", "gap=20s", timeout=120)
+        k.ok("job", "cutover", "web")
+        _wait_job(k, "web", 2, s.p.pid, "after the cutover")
+        check(not _job_version(k, "web", 1)["running"], "v1 still runs after the cutover")
+        check(b"version 2 serves now" in s.stderr(), "the server did not say why v1 stopped: %s" % short(s.stderr()))
+    finally:
+        if s.p.poll() is None:
+            s.stop()
+
+
 def test_auto_create_uses_num_partitions_and_can_be_off(k):
     if needs_kcat():
         return
