@@ -12,7 +12,8 @@ packages=(build-essential pkg-config meson ninja-build python3 liburing-dev libl
           lz4 zstd
           # the real Kafka clients of the protocol tests (tests/clients, test_clients_*.py);
           # node and npm come from the nodejs package (or are already installed)
-          kcat librdkafka-dev python3-confluent-kafka python3-kafka golang-go golang-github-shopify-sarama-dev)
+          kcat librdkafka-dev python3-confluent-kafka python3-kafka golang-go golang-github-shopify-sarama-dev
+          python3-zstandard)  # kafka-python's zstd codec
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -319,6 +319,18 @@ log_service::fetched log_service::fetch(std::string_view topic, int32_t partitio
   return f;
 }
 
+int64_t log_service::log_start_offset(std::string_view topic, int32_t partition) {
+  int16_t err;
+  partition_state* p = part(topic, partition, false, &err);
+  if (!p) return -1;
+  if (!p->reader) {  // kept for the fetches that usually follow
+    auto r = dd_.open_reader(topics_.find(topic)->second.meta, partition);
+    if (!r.ok()) return -1;
+    p->reader = std::move(r.value());
+  }
+  return p->reader->log_start_offset();
+}
+
 int16_t log_service::list_offset(std::string_view topic, int32_t partition, int64_t ts, int64_t* offset,
                                  int64_t* found_ts) {
   int16_t err;

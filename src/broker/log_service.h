@@ -94,6 +94,8 @@ class log_service {
   int16_t list_offset(std::string_view topic, int32_t partition, int64_t ts, int64_t* offset, int64_t* found_ts);
   // The partition directories of every known partition (for the watcher).
   std::vector<std::string> partition_dirs();
+  // The partition's first offset (Produce v5+ answers it), -1 if unknown.
+  int64_t log_start_offset(std::string_view topic, int32_t partition);
 
  private:
   struct partition_state {

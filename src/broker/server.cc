@@ -23,9 +23,11 @@
 #include <set>
 #include <variant>
 
+#include "broker/fetch_session.h"
 #include "broker/group_coordinator.h"
 #include "broker/job_host.h"
 #include "broker/log_service.h"
+#include "broker/zstd_rule.h"
 #include "kappa/catalog.h"
 #include "log/partition_lock.h"
 #include "log/segment.h"
@@ -406,7 +408,7 @@ class server {
       return;
     }
     if (auto* p = std::get_if<wire::produce_request>(&req.value()); p && p->acks == 0) {
-      produce(*p, c.id, nullptr);  // acks=0: no response at all
+      produce(*p, h.api_version, c.id, nullptr);  // acks=0: no response at all
       return;
     }
     slot& s = c.queue.emplace_back();
@@ -452,7 +454,7 @@ class server {
 
   // Appends a produce request's batches; results in s->produced (s null
   // for acks=0). A partition another process is writing parks its batch.
-  void produce(const wire::produce_request& r, uint64_t conn, slot* s) {
+  void produce(const wire::produce_request& r, int16_t version, uint64_t conn, slot* s) {
     int64_t deadline = steady_clock_ms() + std::clamp<int64_t>(r.timeout_ms, 100, 60000);
     std::vector<produce_result> scratch;
     std::vector<produce_result>& out = s ? s->produced : scratch;
@@ -462,6 +464,11 @@ class server {
         if (!p.records || p.records->empty()) {
           res.error = kCorruptMessage;
           report_refused(res, "empty record set");
+          continue;
+        }
+        if (version < kProduceZstdSince && carries_zstd(*p.records)) {
+          res.error = kUnsupportedCompressionType;
+          report_refused(res, "a zstd batch in Produce v" + std::to_string(version) + " (zstd needs v7)");
           continue;
         }
         bool behind = std::any_of(parked_.begin(), parked_.end(), [&](const parked_batch& b) {
@@ -524,7 +531,7 @@ class server {
     }
   }
 
-  void dispatch(connection& c, slot& s, const wire::request_header&, const wire::produce_request& r) {
+  void dispatch(connection& c, slot& s, const wire::request_header& h, const wire::produce_request& r) {
     if (r.transactional_id) {
       std::vector<produce_result> refused;
       for (const auto& t : r.topics)
@@ -534,7 +541,7 @@ class server {
       answer_produce(s);
       return;
     }
-    produce(r, c.id, &s);
+    produce(r, h.api_version, c.id, &s);
     s.after_sync = true;
     if (s.pending == 0) sync_waiters_.emplace_back(c.id, &s);
   }
@@ -543,12 +550,21 @@ class server {
     wire::produce_response m;
     for (const auto& p : s.produced) {
       if (m.responses.empty() || m.responses.back().name != p.topic) m.responses.push_back({p.topic, {}});
-      m.responses.back().partitions.push_back({p.partition, p.error, p.base_offset, -1});
+      int64_t log_start = p.error == kNone && s.version >= 5 ? log_.log_start_offset(p.topic, p.partition) : -1;
+      m.responses.back().partitions.push_back({p.partition, p.error, p.base_offset, -1, log_start});
     }
     answer(s, m, s.version);
   }
 
   void dispatch(connection& c, slot& s, const wire::request_header& h, const wire::fetch_request& r) {
+    if (h.api_version >= kFetchSessionsSince) {
+      if (int16_t err = fetch_session_error(r.session_id, r.session_epoch); err != kNone) {
+        wire::fetch_response m;  // no partitions: the client retries with a full fetch
+        m.error_code = err;
+        answer(s, m, h.api_version);
+        return;
+      }
+    }
     auto w = std::make_unique<fetch_wait>();
     w->version = h.api_version;
     w->min_bytes = r.min_bytes;

@@ -10,8 +10,8 @@ namespace {
 // flexible-from column is Kafka's message schemas' "flexibleVersions".
 constexpr std::array<api_info, 18> kTable{{
     //                              name             adv     acc    flex
-    {api_key::produce, "Produce", 0, 3, 3, 3, 9},
-    {api_key::fetch, "Fetch", 4, 4, 4, 4, 12},
+    {api_key::produce, "Produce", 0, 7, 3, 7, 9},
+    {api_key::fetch, "Fetch", 4, 10, 4, 10, 12},
     {api_key::list_offsets, "ListOffsets", 1, 2, 1, 2, 6},
     {api_key::metadata, "Metadata", 0, 4, 0, 5, 9},
     {api_key::offset_commit, "OffsetCommit", 2, 2, 1, 2, 8},

@@ -13,8 +13,11 @@
 
 namespace kappa::wire {
 
-// Produce. Only v3 is accepted (v0-2 carry pre-RecordBatch message sets), but
-// the schema describes v0-3.
+// Produce. v3-7 are accepted (v0-2 carry pre-RecordBatch message sets), but
+// the schema describes v0-7. The request is the same from v3 to v7: v4 only
+// lets the broker answer KAFKA_STORAGE_ERROR, v5 adds log_start_offset to
+// the response, v6 nothing, and v7 is the client's promise that it may send
+// zstd batches (Kafka refuses zstd in older versions: produce_zstd_check).
 struct produce_request {
   static constexpr api_key kApiKey = api_key::produce;
   struct partition {
@@ -51,6 +54,7 @@ struct produce_response {
     int16_t error_code = 0;
     int64_t base_offset = 0;
     int64_t log_append_time_ms = -1;  // 2+; -1 for CreateTime topics
+    int64_t log_start_offset = -1;    // 5+
   };
   struct topic {
     std::string_view name;
@@ -68,17 +72,22 @@ void fields(Io& io, M& m) {
       io.i16(p.error_code);
       io.i64(p.base_offset);
       io.i64(p.log_append_time_ms, since(2));
+      io.i64(p.log_start_offset, since(5));
     });
   });
   io.i32(m.throttle_time_ms, since(1));
 }
 
-// Fetch. Only v4 is accepted; the schema also describes v5
-// (log_start_offset), the optional next step.
+// Fetch, versions 4-10 (v0-3 would need magic 0/1 message sets). What each
+// version adds: v5 log_start_offset; v6 nothing (KAFKA_STORAGE_ERROR);
+// v7 fetch sessions (KIP-227: session id and epoch, forgotten topics, and a
+// top-level error); v8 nothing; v9 current_leader_epoch (KIP-320); v10
+// nothing but the promise that the client reads zstd batches.
 struct fetch_request {
   static constexpr api_key kApiKey = api_key::fetch;
   struct partition {
     int32_t partition = 0;
+    int32_t current_leader_epoch = -1;  // 9+; -1 = not known
     int64_t fetch_offset = 0;
     int64_t log_start_offset = -1;  // 5+
     int32_t partition_max_bytes = 0;
@@ -87,12 +96,20 @@ struct fetch_request {
     std::string_view topic;
     std::vector<partition> partitions;
   };
+  // 7+: partitions an incremental fetch drops from its session.
+  struct forgotten_topic {
+    std::string_view topic;
+    std::vector<int32_t> partitions;
+  };
   int32_t replica_id = -1;  // -1 for consumers
   int32_t max_wait_ms = 0;
   int32_t min_bytes = 0;
   int32_t max_bytes = INT32_MAX;  // 3+
   int8_t isolation_level = 0;     // 4+; 0 read_uncommitted, 1 read_committed
+  int32_t session_id = 0;         // 7+; 0 = no session
+  int32_t session_epoch = -1;     // 7+; 0 = full fetch opening a session, -1 = full fetch without one
   std::vector<topic> topics;
+  std::vector<forgotten_topic> forgotten_topics_data;  // 7+
 };
 template <class Io, schema_of<fetch_request> M>
 void fields(Io& io, M& m) {
@@ -101,15 +118,22 @@ void fields(Io& io, M& m) {
   io.i32(m.min_bytes);
   io.i32(m.max_bytes, since(3));
   io.i8(m.isolation_level, since(4));
+  io.i32(m.session_id, since(7));
+  io.i32(m.session_epoch, since(7));
   io.array(m.topics, [&](auto& t) {
     io.string(t.topic);
     io.array(t.partitions, [&](auto& p) {
       io.i32(p.partition);
+      io.i32(p.current_leader_epoch, since(9));
       io.i64(p.fetch_offset);
       io.i64(p.log_start_offset, since(5));
       io.i32(p.partition_max_bytes);
     });
   });
+  io.array(m.forgotten_topics_data, [&](auto& t) {
+    io.string(t.topic);
+    io.int32s(t.partitions);
+  }, since(7));
 }
 
 struct fetch_response {
@@ -132,11 +156,15 @@ struct fetch_response {
     std::vector<partition> partitions;
   };
   int32_t throttle_time_ms = 0;  // 1+
+  int16_t error_code = 0;        // 7+; a session error, with no responses
+  int32_t session_id = 0;        // 7+; 0 = no session was opened
   std::vector<topic> responses;
 };
 template <class Io, schema_of<fetch_response> M>
 void fields(Io& io, M& m) {
   io.i32(m.throttle_time_ms, since(1));
+  io.i16(m.error_code, since(7));
+  io.i32(m.session_id, since(7));
   io.array(m.responses, [&](auto& t) {
     io.string(t.topic);
     io.array(t.partitions, [&](auto& p) {

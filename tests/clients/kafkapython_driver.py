@@ -2,7 +2,7 @@
 """kafka-python (Debian's python3-kafka, 2.0.2) driven from kappa's client tests.
 
   kafkapython_driver.py --bootstrap H:P [--timeout S] [--api-version auto|0.11|...] \\
-        produce --topic T --count N [--prefix P]
+        produce --topic T --count N [--prefix P] [--compression none|gzip|snappy|lz4|zstd]
   kafkapython_driver.py --bootstrap H:P group --topic T --group G --count N
   kafkapython_driver.py --bootstrap H:P admin CALL...   (create_topics:T:PARTS,
         list_consumer_groups, describe_consumer_groups:G)
@@ -43,7 +43,11 @@ def common(a):
 
 
 def produce(a):
-    p = KafkaProducer(acks="all", linger_ms=5, retries=5, **common(a))
+    codec = None if a.compression == "none" else a.compression
+    try:
+        p = KafkaProducer(acks="all", linger_ms=5, retries=5, compression_type=codec, **common(a))
+    except AssertionError as e:  # kafka-python's checks: codec library missing, broker too old
+        fail("KafkaProducer: %s" % e)
     emit(event="api_version", version=list(p.config["api_version"]))
     futures = []
     for i in range(a.count):
@@ -137,6 +141,7 @@ def main():
     p.add_argument("--topic", required=True)
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--prefix", default="")
+    p.add_argument("--compression", default="none")
     g = sub.add_parser("group")
     g.add_argument("--topic", required=True)
     g.add_argument("--group", required=True)

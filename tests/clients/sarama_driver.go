@@ -2,7 +2,7 @@
 // from kappa's client tests.  Prints JSON lines; exits non-zero on failure; every
 // wait is bounded by --timeout.
 //
-//	sarama_driver --bootstrap H:P [--version 0.11.0.0] [--timeout S] produce --topic T --count N [--prefix P]
+//	sarama_driver --bootstrap H:P [--version 0.11.0.0] [--timeout S] produce --topic T --count N [--prefix P] [--compression none|gzip|snappy|lz4|zstd]
 //	sarama_driver --bootstrap H:P consume --topic T --partition P --count N [--offset oldest|newest|N]
 //	sarama_driver --bootstrap H:P group --topic T --group G --count N
 //	sarama_driver --bootstrap H:P metadata
@@ -102,6 +102,7 @@ func main() {
 	partition := sub.Int("partition", 0, "partition (consume)")
 	offset := sub.String("offset", "oldest", "oldest|newest|N (consume)")
 	group := sub.String("group", "", "consumer group (group)")
+	compression := sub.String("compression", "none", "none|gzip|snappy|lz4|zstd (produce)")
 	sub.Parse(args[1:])
 
 	kv, err := sarama.ParseKafkaVersion(*version)
@@ -125,6 +126,13 @@ func main() {
 		cfg.Producer.RequiredAcks = sarama.WaitForAll
 		cfg.Producer.Retry.Max = 10
 		cfg.Producer.Retry.Backoff = 200 * time.Millisecond
+		codecs := map[string]sarama.CompressionCodec{"none": sarama.CompressionNone, "gzip": sarama.CompressionGZIP,
+			"snappy": sarama.CompressionSnappy, "lz4": sarama.CompressionLZ4, "zstd": sarama.CompressionZSTD}
+		codec, known := codecs[*compression]
+		if !known {
+			fail("--compression %q: not one of none, gzip, snappy, lz4, zstd", *compression)
+		}
+		cfg.Producer.Compression = codec
 		p, err := sarama.NewSyncProducer(addrs, cfg)
 		if err != nil {
 			fail("NewSyncProducer: %v", err)

@@ -240,8 +240,8 @@ def sarama_driver():
 # gets from each negotiating client the versions kappa serve will get, except Metadata
 # (the mock stops at v2, kappa advertises 0-4) and ApiVersions (mock 0-2, kappa 0-4).
 KAPPA_RANGES_ON_MOCK = {
-    0: (0, 3),    # Produce (0 advertised so that librdkafka < 2.11.1 compresses)
-    1: (4, 4),    # Fetch
+    0: (0, 7),    # Produce (0 advertised so that librdkafka < 2.11.1 compresses; 7 for zstd)
+    1: (4, 10),   # Fetch (10 for zstd)
     2: (1, 2),    # ListOffsets
     8: (2, 2),    # OffsetCommit
     9: (1, 3),    # OffsetFetch
@@ -689,3 +689,59 @@ def sarama_roundtrip(broker, topic, n=20, version="0.11.0.0"):
     md = sarama(broker, "metadata", version=version).expect_ok("sarama metadata")
     check({"event": "topic", "topic": topic, "partitions": 2} in md.events,
           "sarama metadata: %s" % md.describe())
+
+
+# ---------------------------------------------------------------- zstd
+
+# zstd needs Produce v7 and Fetch v10 advertised (KIP-110): below them librdkafka sends
+# its batches uncompressed and the Java producer fails. kcat's zstd is in kcat_roundtrip.
+
+def confluent_zstd_roundtrip(broker, topic, n=50):
+    """An idempotent producer with compression.codec=zstd; a group reads it all back."""
+    broker.create_topic(topic, 1)
+    r = confluent(broker, "produce", "--topic", topic, "--count", n, "--compression", "zstd")
+    d = check_delivered(r.expect_ok("confluent zstd produce"), n, "", "confluent-kafka zstd producer")
+    g = confluent(broker, "group", "--topic", topic, "--group", topic + "-g", "--count", n)
+    check_consumed_match(d, g.expect_ok("confluent group consumer").of("record"),
+                         "confluent group consumer of zstd batches")
+
+
+def kafkapython_zstd_roundtrip(broker, topic, n=50):
+    """kafka-python 2.0.2 compresses with zstd only for a broker it takes for 2.1 or later
+    (then it sends Produce v7); its consumer reads the batches with Fetch v4, which Kafka
+    serves zstd at compression.type=producer. Needs the python module zstandard."""
+    py = client_python("kafka")
+    if py is None:
+        raise Skip("python module kafka is not installed (tools/setup.sh installs it)")
+    if subprocess.run([py, "-c", "import zstandard"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        raise Skip("kafka-python's zstd codec needs the python module zstandard (Debian "
+                   "python3-zstandard; tools/setup.sh installs it), which %s cannot import" % py)
+    broker.create_topic(topic, 1)
+    r = kafkapython(broker, "produce", "--topic", topic, "--count", n, "--compression", "zstd")
+    r.expect_ok("kafka-python zstd produce")
+    guessed = r.of("api_version")
+    check(guessed and tuple(guessed[0]["version"]) >= (2, 1),
+          "kafka-python took the broker for %s: zstd needs 2.1" % (guessed and guessed[0]["version"]))
+    d = check_delivered(r, n, "", "kafka-python zstd producer")
+    g = kafkapython(broker, "group", "--topic", topic, "--group", topic + "-g", "--count", n)
+    check_consumed_match(d, g.expect_ok("kafka-python group consumer").of("record"),
+                         "kafka-python group consumer of zstd batches")
+
+
+def sarama_zstd(broker, topic, n=20):
+    """Debian's sarama 1.22 has no Produce v7: at Version 2.1 it puts zstd batches in
+    Produce v3, which Kafka refuses (UNSUPPORTED_COMPRESSION_TYPE, 76) and so does kappa
+    serve. Its Fetch v4 consumer reads zstd batches another client wrote."""
+    broker.create_topic(topic, 1)
+    r = sarama(broker, "produce", "--topic", topic, "--count", 1, "--compression", "zstd",
+               version="2.1.0")
+    check(r.rc != 0 and "does not support the compression type" in r.out.decode(),
+          "sarama's zstd in Produce v3 was not refused with UNSUPPORTED_COMPRESSION_TYPE: %s"
+          % r.describe())
+    recs = records(n, "zstd-")
+    kcat_produce(broker, topic, recs, codec="zstd", partition=0)
+    c = sarama(broker, "consume", "--topic", topic, "--partition", 0, "--count", n,
+               "--offset", "oldest").expect_ok("sarama consume of zstd batches")
+    got = [(e["key"], e["value"]) for e in c.of("record")]
+    check(got == recs, "sarama read %s of kcat's zstd batches" % short(repr(got), 300))

@@ -20,7 +20,7 @@ from kappa_harness import check, run_tests  # noqa: E402
 
 # What a negotiating client sends to a broker advertising kappa serve's ranges
 # (librdkafka 2.0.2 and kafkajs 2.2.4 alike: the top of each range).
-AT_KAPPA_RANGES = {"Produce": [3], "Fetch": [4], "ListOffsets": [2], "FindCoordinator": [0],
+AT_KAPPA_RANGES = {"Produce": [7], "Fetch": [10], "ListOffsets": [2], "FindCoordinator": [0],
                    "JoinGroup": [2], "SyncGroup": [1], "Heartbeat": [1], "LeaveGroup": [1],
                    "OffsetCommit": [2], "OffsetFetch": [3]}
 
@@ -84,6 +84,21 @@ def test_sarama(k):
         "Metadata": [1], "Produce": [3], "Fetch": [4], "ListOffsets": [1],
         "FindCoordinator": [0], "JoinGroup": [1], "SyncGroup": [0], "LeaveGroup": [0],
         "OffsetCommit": [1], "OffsetFetch": [1]})
+
+
+
+def test_zstd_confluent_kafka_python(k):
+    # compression.codec=zstd: librdkafka compresses only with Produce v7 and Fetch v10
+    with_mock(k, kc.confluent_zstd_roundtrip, "ckz", ranges=kc.KAPPA_RANGES_ON_MOCK,
+              expect_versions={"Produce": [7], "Fetch": [10]})
+
+
+def test_kafka_python_at_kappa_ranges(k):
+    # against kappa serve's ranges kafka-python 2.0.2 guesses a 2.1 broker (Fetch v10 is
+    # in range): Produce v7, but still Fetch v4
+    with_mock(k, kc.kafkapython_roundtrip, "kpk", ranges=kc.KAPPA_RANGES_ON_MOCK, expect_versions={
+        "Produce": [7], "Fetch": [4], "ListOffsets": [1], "JoinGroup": [2], "OffsetCommit": [2],
+        "OffsetFetch": [1]})
 
 
 if __name__ == "__main__":

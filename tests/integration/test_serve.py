@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kappa_harness import check, run_tests, short  # noqa: E402
+from kappa_harness import TestFailure, check, run_tests, short  # noqa: E402
 
 KCAT = shutil.which("kcat")
 
@@ -88,8 +88,9 @@ def test_kcat_produce_each_codec_and_consume_back(k):
         check(last == b"gzip-02997\ngzip-02998\ngzip-02999\n", "-o -3: %r" % last)
         mid = kcat("-b", s.addr, "-C", "-t", "t-gzip", "-o", "2998", "-e").stdout
         check(mid == b"gzip-02998\ngzip-02999\n", "-o 2998: %r" % mid)
-        dump = k.ok("dump", k.logs("t-gzip")[0]).text
-        check("compresscodec: gzip" in dump, "kcat's gzip batches are not stored as sent")
+        for codec in ["gzip", "zstd"]:  # zstd only since Produce v7 is advertised
+            dump = k.ok("dump", k.logs("t-" + codec)[0]).text
+            check("compresscodec: " + codec in dump, "kcat's %s batches are not stored as sent" % codec)
     finally:
         check(s.stop() == 0, "serve did not exit 0 on SIGTERM")
 
@@ -385,12 +386,9 @@ def _idempotent_batch(pid, epoch, seq, values):
     return struct.pack(">qi", 0, len(head) + len(after_crc)) + head + after_crc
 
 
-def _produce_raw(addr, topic, batch, correlation=1):
-    """One Produce v3 request (acks=-1) on its own connection: (error_code, base_offset)."""
-    body = struct.pack(">hhi", -1, -1, 10000)  # transactional_id null, acks, timeout
-    body += struct.pack(">i", 1) + struct.pack(">h", len(topic)) + topic.encode()
-    body += struct.pack(">i", 1) + struct.pack(">ii", 0, len(batch)) + batch
-    header = struct.pack(">hhih", 0, 3, correlation, 4) + b"test"
+def _request(addr, api_key, version, body, correlation=1):
+    """One request on its own connection; the response body (after the correlation id)."""
+    header = struct.pack(">hhih", api_key, version, correlation, 4) + b"test"
     msg = header + body
     host, port = addr.split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
@@ -398,16 +396,137 @@ def _produce_raw(addr, topic, batch, correlation=1):
         data = b""
         while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
             chunk = sock.recv(65536)
-            check(chunk, "the server closed the connection on a Produce")
+            check(chunk, "the server closed the connection on API %d v%d" % (api_key, version))
             data += chunk
-    resp = data[4:]
-    (corr,) = struct.unpack(">i", resp[:4])
+    (corr,) = struct.unpack(">i", data[4:8])
     check(corr == correlation, "correlation id %d" % corr)
-    pos = 4 + 4  # topics count
+    return data[8:]
+
+
+def _produce_raw(addr, topic, batch, correlation=1, version=3, log_start=False):
+    """One Produce request (acks=-1) on its own connection: (error_code, base_offset), and
+    the log_start_offset of v5+ with log_start=True."""
+    body = struct.pack(">hhi", -1, -1, 10000)  # transactional_id null, acks, timeout
+    body += struct.pack(">i", 1) + struct.pack(">h", len(topic)) + topic.encode()
+    body += struct.pack(">i", 1) + struct.pack(">ii", 0, len(batch)) + batch
+    resp = _request(addr, 0, version, body, correlation)
+    pos = 4  # topics count
     (name_len,) = struct.unpack(">h", resp[pos:pos + 2])
     pos += 2 + name_len + 4  # name, partitions count
-    _, err, base = struct.unpack(">ihq", resp[pos:pos + 14])
-    return err, base
+    _, err, base, _append_time = struct.unpack(">ihqq", resp[pos:pos + 22])
+    pos += 22
+    if not log_start:
+        return err, base
+    check(version >= 5, "log_start_offset needs Produce v5")
+    (start,) = struct.unpack(">q", resp[pos:pos + 8])
+    check(len(resp) == pos + 8 + 4, "Produce v%d response is %d bytes" % (version, len(resp)))
+    return err, base, start
+
+
+def _fetch_raw(addr, topic, offset, version, session_id=0, session_epoch=-1):
+    """One Fetch (v4-10) of partition 0 from `offset`, without waiting: (top-level error,
+    session id, [(partition, error, high watermark, log start, records)])."""
+    body = struct.pack(">iiii", -1, 0, 1, 1 << 20) + b"\x00"  # replica, max wait, min/max bytes, isolation
+    if version >= 7:
+        body += struct.pack(">ii", session_id, session_epoch)
+    body += struct.pack(">i", 1) + struct.pack(">h", len(topic)) + topic.encode() + struct.pack(">ii", 1, 0)
+    if version >= 9:
+        body += struct.pack(">i", -1)  # current leader epoch: unknown
+    body += struct.pack(">q", offset)
+    if version >= 5:
+        body += struct.pack(">q", -1)  # log start offset (followers only)
+    body += struct.pack(">i", 1 << 20)
+    if version >= 7:
+        body += struct.pack(">i", 0)  # no forgotten topics
+    resp = _request(addr, 1, version, body)
+    pos, err, sid = 4, 0, 0  # throttle_time_ms
+    if version >= 7:
+        err, sid = struct.unpack(">hi", resp[pos:pos + 6])
+        pos += 6
+    parts = []
+    (ntopics,) = struct.unpack(">i", resp[pos:pos + 4])
+    pos += 4
+    for _ in range(ntopics):
+        (name_len,) = struct.unpack(">h", resp[pos:pos + 2])
+        pos += 2 + name_len
+        (nparts,) = struct.unpack(">i", resp[pos:pos + 4])
+        pos += 4
+        for _ in range(nparts):
+            p, perr, hw, _lso = struct.unpack(">ihqq", resp[pos:pos + 22])
+            pos += 22
+            start = -1
+            if version >= 5:
+                (start,) = struct.unpack(">q", resp[pos:pos + 8])
+                pos += 8
+            (naborted,) = struct.unpack(">i", resp[pos:pos + 4])
+            pos += 4 + 16 * max(naborted, 0)
+            (n,) = struct.unpack(">i", resp[pos:pos + 4])
+            pos += 4
+            recs = resp[pos:pos + max(n, 0)]
+            pos += max(n, 0)
+            parts.append((p, perr, hw, start, recs))
+    check(pos == len(resp), "Fetch v%d response: %d bytes left over" % (version, len(resp) - pos))
+    return err, sid, parts
+
+
+def test_zstd_needs_produce_v7_and_fetch_is_sessionless(k):
+    if needs_kcat():
+        return
+    s = Server(k)
+    try:
+        # (librdkafka sends a batch uncompressed when zstd would not make it smaller, as
+        # for a lone small first record: the lines compress well and the first zstd
+        # batch is the one replayed.)
+        lines = b"".join(b"zstd-%03d-%s\n" % (i, b"x" * 60) for i in range(100))
+        p = kcat("-b", s.addr, "-P", "-t", "zs", "-z", "zstd", "-X", "acks=all", input=lines)
+        check(p.returncode == 0, "kcat -P -z zstd: %s" % short(p.stderr))
+        seg, pos, batch = open(k.logs("zs")[0], "rb").read(), 0, None
+        while batch is None and pos + 61 <= len(seg):
+            base, length = struct.unpack(">qi", seg[pos:pos + 12])
+            (attributes,) = struct.unpack(">h", seg[pos + 21:pos + 23])
+            if attributes & 7 == 4:
+                batch, count = seg[pos:pos + 12 + length], struct.unpack(">i", seg[pos + 57:pos + 61])[0]
+            pos += 12 + length
+        check(batch is not None, "kcat stored no zstd batch")
+        # Kafka's rule: zstd only in Produce v7+; below, refused and nothing appended.
+        k.create("zs2")
+        for v in (3, 4, 5, 6):
+            err, _ = _produce_raw(s.addr, "zs2", batch, version=v)
+            check(err == 76, "zstd in Produce v%d gives %d, not UNSUPPORTED_COMPRESSION_TYPE (76)" % (v, err))
+        check(k.values("zs2") == [], "a refused zstd batch was appended: %r" % k.values("zs2")[:3])
+        check(b"zstd needs v7" in s.stderr(), "no line on stderr for the refused zstd batch: %s"
+              % short(s.stderr()))
+        check(_produce_raw(s.addr, "zs2", batch, version=7, log_start=True) == (0, 0, 0), "zstd in Produce v7")
+        check(_produce_raw(s.addr, "zs2", batch, version=5, log_start=True)[1:] == (-1, -1),
+              "a refused Produce v5 answers base offset and log start offset -1")
+        check(k.values("zs2") == k.values("zs")[base:base + count], "the v7 zstd batch did not round-trip")
+        # Fetch: every version 4-10 serves the stored zstd batch (as Kafka does at
+        # compression.type=producer); v5+ tells the log start offset.
+        for v in range(4, 11):
+            err, sid, parts = _fetch_raw(s.addr, "zs", 0, v)
+            check(err == 0 and sid == 0, "Fetch v%d: error %d, session %d" % (v, err, sid))
+            check(len(parts) == 1 and parts[0][:3] == (0, 0, 100), "Fetch v%d: %r" % (v, parts))
+            check(parts[0][3] == (0 if v >= 5 else -1), "Fetch v%d log start offset %d" % (v, parts[0][3]))
+            check(batch in parts[0][4], "Fetch v%d did not return the stored zstd batch" % v)
+        # Sessions: a full fetch (epoch 0 or -1) never opens one (session id 0); an
+        # incremental one (epoch > 0) finds none: error 70 and no partitions.
+        err, sid, parts = _fetch_raw(s.addr, "zs", 0, 10, session_id=0, session_epoch=0)
+        check((err, sid, len(parts)) == (0, 0, 1), "a full fetch opening a session: %d %d %r" % (err, sid, parts))
+        for sess, epoch in ((0, 1), (12345, 3)):
+            err, sid, parts = _fetch_raw(s.addr, "zs", 0, 10, session_id=sess, session_epoch=epoch)
+            check((err, sid, parts) == (70, 0, []), "an incremental fetch (session %d epoch %d): %d %d %r"
+                  % (sess, epoch, err, sid, parts))
+        # Produce v8 and Fetch v11 are past the table: the connection closes, as for Produce v2.
+        for key, v in ((0, 8), (1, 11), (0, 2), (1, 3)):
+            try:
+                _request(s.addr, key, v, b"\x00" * 16)
+                check(False, "API %d v%d was answered" % (key, v))
+            except (TestFailure, OSError):
+                pass
+        meta = kcat("-b", s.addr, "-L")
+        check(meta.returncode == 0, "serve stopped answering")
+    finally:
+        check(s.stop() == 0, "serve did not exit 0 on SIGTERM")
 
 
 def test_idempotent_retries_are_acknowledged_once_across_a_restart(k):

@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_clients as kc  # noqa: E402
-from kappa_harness import run_tests  # noqa: E402
+from kappa_harness import check, run_tests  # noqa: E402
 from test_serve import Server  # noqa: E402
 
 
@@ -47,6 +47,28 @@ def test_kafkajs_group(k):
 
 def test_sarama(k):
     with_server(k, kc.sarama_roundtrip, "sa")
+
+
+
+def stored_as_zstd(k, roundtrip):
+    """roundtrip, then a check that kappa stored the client's batches as zstd."""
+    def run(broker, topic, *args, **kw):
+        roundtrip(broker, topic, *args, **kw)
+        dump = k.ok("dump", k.logs(topic)[0]).text
+        check("compresscodec: zstd" in dump, "%s: the client's batches are not stored as zstd" % topic)
+    return run
+
+
+def test_zstd_confluent_kafka_python(k):
+    with_server(k, stored_as_zstd(k, kc.confluent_zstd_roundtrip), "ckz")
+
+
+def test_zstd_kafka_python(k):
+    with_server(k, stored_as_zstd(k, kc.kafkapython_zstd_roundtrip), "kpz")
+
+
+def test_zstd_sarama_refused_in_produce_v3_but_read(k):
+    with_server(k, kc.sarama_zstd, "saz")
 
 
 if __name__ == "__main__":

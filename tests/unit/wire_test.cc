@@ -90,7 +90,7 @@ produce_request sample(int16_t) {
 template <>
 produce_response sample(int16_t) {
   produce_response m;
-  m.responses = {{"clicks", {{0, 0, 42, -1}, {3, 87, -1, 1700000000000}}}};
+  m.responses = {{"clicks", {{0, 0, 42, -1, 40}, {3, 87, -1, 1700000000000, -1}}}};
   m.throttle_time_ms = 5;
   return m;
 }
@@ -101,13 +101,18 @@ fetch_request sample(int16_t) {
   m.min_bytes = 1;
   m.max_bytes = 52428800;
   m.isolation_level = 1;
-  m.topics = {{"clicks", {{0, 10, -1, 1048576}, {1, 0, -1, 65536}}}};
+  m.session_id = 1234;
+  m.session_epoch = 3;
+  m.topics = {{"clicks", {{0, 5, 10, 2, 1048576}, {1, -1, 0, -1, 65536}}}};
+  m.forgotten_topics_data = {{"views", {0, 7}}, {"old", {}}};
   return m;
 }
 template <>
 fetch_response sample(int16_t) {
   fetch_response m;
   m.throttle_time_ms = 1;
+  m.error_code = 70;
+  m.session_id = 99;
   fetch_response::partition p0{0, 0, 100, 100, -1, std::nullopt, "stored-batches"sv};
   fetch_response::partition p1{1, 1, 7, 7, -1, std::vector<fetch_response::aborted_transaction>{{9, 3}}, std::nullopt};
   m.responses = {{"clicks", {p0, p1}}};
@@ -423,7 +428,7 @@ TEST_CASE("wire: the API table advertises and accepts exactly the agreed ranges"
   struct row {
     int16_t key, adv_min, adv_max, acc_min, acc_max;
   };
-  const row expected[] = {{18, 0, 4, 0, 4}, {3, 0, 4, 0, 5},  {0, 0, 3, 3, 3},  {1, 4, 4, 4, 4},  {2, 1, 2, 1, 2},
+  const row expected[] = {{18, 0, 4, 0, 4}, {3, 0, 4, 0, 5},  {0, 0, 7, 3, 7},  {1, 4, 10, 4, 10}, {2, 1, 2, 1, 2},
                           {10, 0, 0, 0, 2}, {11, 0, 2, 0, 2}, {14, 0, 1, 0, 1}, {12, 0, 1, 0, 1}, {13, 0, 1, 0, 1},
                           {8, 2, 2, 1, 2},  {9, 1, 3, 1, 3},  {19, 0, 4, 0, 4}, {22, 0, 1, 0, 1}, {20, 0, 1, 0, 1},
                           {32, 0, 1, 0, 1}, {16, 0, 2, 0, 2}, {15, 0, 2, 0, 2}};
@@ -473,7 +478,7 @@ TEST_CASE("wire: every API round-trips at every accepted version, request and re
             ...);
       },
       all_apis{});
-  CHECK(checked == 49);  // the accepted versions of the 18 APIs
+  CHECK(checked == 59);  // the accepted versions of the 18 APIs
 }
 
 TEST_CASE("wire: ApiVersions v0 response bytes match the schema") {
@@ -666,6 +671,97 @@ TEST_CASE("wire: Fetch v4 request with the fields librdkafka sends decodes") {
   CHECK(d->max_bytes == 52428800);
   CHECK(d->topics[0].partitions[0].fetch_offset == 5);
   CHECK(d->topics[0].partitions[0].partition_max_bytes == 1048576);
+}
+
+TEST_CASE("wire: Produce v3-7 requests share one layout; v5+ responses add log_start_offset") {
+  bytes_builder req;
+  req.i16(-1).i16(1).i32(30000).i32(1).str("t").i32(1).i32(2).i32(5).raw("batch");
+  produce_response m;
+  m.responses = {{"t", {{2, 0, 100, -1, 40}}}};
+  m.throttle_time_ms = 9;
+  for (int16_t v = 3; v <= 7; v++) {
+    CAPTURE(v);
+    Result<any_request> d = decode_request({0, v, 1, std::nullopt}, req.s);
+    REQUIRE_MESSAGE(d.ok(), d.status().message());
+    CHECK(*std::get<produce_request>(d.value()).topics[0].partitions[0].records == "batch");
+    bytes_builder want;
+    want.i32(1).str("t").i32(1).i32(2).i16(0).i64(100).i64(-1);  // index, error, base offset, log append time
+    if (v >= 5) want.i64(40);                                    // log_start_offset
+    want.i32(9);                                                 // throttle_time_ms
+    std::string out;
+    REQUIRE(encode(m, v, out).ok());
+    CHECK(out == want.s);
+  }
+  CHECK(decode_request({0, 8, 1, std::nullopt}, req.s).status().is_not_found());
+}
+
+TEST_CASE("wire: Fetch v10 request bytes: session, current leader epoch, forgotten topics") {
+  bytes_builder b;
+  b.i32(-1).i32(500).i32(1).i32(52428800).i8(0);  // replica, max wait, min bytes, max bytes, isolation
+  b.i32(77).i32(4);                               // session id, session epoch
+  b.i32(1).str("t").i32(1);                       // one topic, one partition
+  b.i32(3).i32(-1).i64(5).i64(-1).i32(1048576);   // partition, leader epoch, offset, log start, max bytes
+  b.i32(1).str("gone").i32(2).i32(0).i32(1);      // forgotten: "gone" partitions 0 and 1
+  Result<fetch_request> d = decode<fetch_request>(b.s, 10);
+  REQUIRE_MESSAGE(d.ok(), d.status().message());
+  CHECK(d->session_id == 77);
+  CHECK(d->session_epoch == 4);
+  REQUIRE(d->topics.size() == 1);
+  const auto& p = d->topics[0].partitions.at(0);
+  CHECK(p.partition == 3);
+  CHECK(p.current_leader_epoch == -1);
+  CHECK(p.fetch_offset == 5);
+  CHECK(p.partition_max_bytes == 1048576);
+  REQUIRE(d->forgotten_topics_data.size() == 1);
+  CHECK(d->forgotten_topics_data[0].topic == "gone");
+  CHECK(d->forgotten_topics_data[0].partitions == std::vector<int32_t>{0, 1});
+  std::string again;
+  REQUIRE(encode(d.value(), 10, again).ok());
+  CHECK(again == b.s);
+  // v9 is the same; v7-8 lack the leader epoch; v5-6 the session fields too.
+  CHECK(decode<fetch_request>(b.s, 9).ok());
+  CHECK_FALSE(decode<fetch_request>(b.s, 8).ok());
+  bytes_builder v7;
+  v7.i32(-1).i32(500).i32(1).i32(52428800).i8(0).i32(0).i32(-1);
+  v7.i32(1).str("t").i32(1).i32(3).i64(5).i64(-1).i32(1048576).i32(0);
+  Result<fetch_request> d7 = decode<fetch_request>(v7.s, 7);
+  REQUIRE_MESSAGE(d7.ok(), d7.status().message());
+  CHECK(d7->session_epoch == -1);
+  CHECK(d7->topics[0].partitions[0].current_leader_epoch == -1);  // the default where absent
+  bytes_builder v5;
+  v5.i32(-1).i32(500).i32(1).i32(52428800).i8(0);
+  v5.i32(1).str("t").i32(1).i32(3).i64(5).i64(-1).i32(1048576);
+  Result<fetch_request> d5 = decode<fetch_request>(v5.s, 5);
+  REQUIRE_MESSAGE(d5.ok(), d5.status().message());
+  CHECK(d5->session_epoch == -1);
+  CHECK(d5->topics[0].partitions[0].fetch_offset == 5);
+}
+
+TEST_CASE("wire: Fetch responses: v5 adds log_start_offset, v7+ a top-level error and session id") {
+  fetch_response m;
+  m.throttle_time_ms = 0;
+  m.session_id = 0;
+  m.responses = {{"t", {{0, 0, 120, 120, 3, std::nullopt, "BATCHES"sv}}}};
+  for (int16_t v = 4; v <= 10; v++) {
+    CAPTURE(v);
+    bytes_builder b;
+    b.i32(0);                                  // throttle_time_ms
+    if (v >= 7) b.i16(0).i32(0);               // error_code, session_id 0: no session
+    b.i32(1).str("t").i32(1);                  // responses
+    b.i32(0).i16(0).i64(120).i64(120);         // index, error, high watermark, last stable offset
+    if (v >= 5) b.i64(3);                      // log_start_offset
+    b.i32(-1);                                 // aborted_transactions = null
+    b.i32(7).raw("BATCHES");                   // records
+    std::string out;
+    REQUIRE(encode(m, v, out).ok());
+    CHECK(out == b.s);
+  }
+  // The answer to an incremental fetch: an error and nothing else.
+  fetch_response err;
+  err.error_code = 70;
+  std::string out;
+  REQUIRE(encode(err, 10, out).ok());
+  CHECK(out == bytes_builder().i32(0).i16(70).i32(0).i32(0).s);
 }
 
 TEST_CASE("wire: every prefix of an encoded request is rejected cleanly") {
