@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """kappa serve as Kafka clients meet it: kcat produces (each codec), consumes (from
 beginning, end, N, -N), lists metadata; what the CLI writes reaches clients at once and
-what clients write the CLI reads; bad bytes close only their connection; an
-acknowledged produce survives kill -9; SIGTERM stops it cleanly. Every wait is bounded;
-the server listens on a free loopback port."""
+what clients write the CLI reads; of 16 producers at once, every record is stored
+exactly once, in each producer's order, at dense offsets; bad bytes close only their
+connection; an acknowledged produce survives kill -9; SIGTERM stops it cleanly. Every
+wait is bounded; the server listens on a free loopback port."""
 import os
 import re
 import shutil
