@@ -18,6 +18,9 @@ in-memory mock broker (tests/clients/mock_cluster) in the same run:
             from produce() to its delivery report
   RSS       the broker process's VmRSS (/proc/PID/status) with --idle-conns open
             connections that each did one ApiVersions request and now sit idle
+  fsync     for reference: the work directory's file system's own fdatasync
+            p50/p99 (a 200-byte append, once per ms), the floor under an acks=all
+            acknowledgement from kappa serve
   idle CPU  the broker's utime+stime (/proc/PID/stat) over --idle-seconds while one
             `kcat -C -o end` waits at the end of a topic
 
@@ -327,6 +330,26 @@ print(json.dumps({"sent": n, "delivered": len(lat), "errors": errors[:3], "undel
 '''
 
 
+def fdatasync_latency(work, n=500):
+    """The disk's own floor under an acks=all ack: p50/p99 ms of fdatasync after a
+    200-byte append, once per ms, in the work directory (the data dir's file system)."""
+    path = os.path.join(work, "fdatasync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    lat = []
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 200)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            lat.append(time.perf_counter() - t0)
+            time.sleep(0.001)
+    finally:
+        os.close(fd)
+        os.remove(path)
+    lat.sort()
+    return lat[n // 2] * 1000, lat[min(n - 1, n * 99 // 100)] * 1000
+
+
 def client_python():
     for py in [os.environ.get("KAPPA_CLIENT_PYTHON"), sys.executable, "/usr/bin/python3"]:
         if py and os.path.exists(py) and subprocess.run(
@@ -433,6 +456,7 @@ def bench(a, work):
     # Latency, idle connections and idle CPU: a fresh server on the data produced above
     # (kappa) and a fresh mock, each with a small topic of its own.
     py = client_python()
+    res["fdatasync_p50_ms"], res["fdatasync_p99_ms"] = fdatasync_latency(work)
     for which in ("kappa", "mock"):
         if which == "kappa":
             b = KappaServe(a.kappa, os.path.join(work, "data"), env,
@@ -482,6 +506,8 @@ def report(a, res):
                          "%.2f" % (kv / mv) if mv else "-",
                          "<= %.0f ms" % P99_MAX_MS if q == "p99" else "-",
                          kv <= P99_MAX_MS if q == "p99" else None))
+    rows.append(("  (fdatasync of a 200-byte append here, p50 / p99 ms)", "%.2f / %.2f" % (
+        res["fdatasync_p50_ms"], res["fdatasync_p99_ms"]), "-", "-", "-", None))
     rows.append(("RSS MiB, %d idle connections" % a.idle_conns, "%.1f" % (k["rss_conns_kib"] / 1024),
                  "%.1f" % (m["rss_conns_kib"] / 1024), "%.2f" % (k["rss_conns_kib"] / m["rss_conns_kib"]),
                  "<= %d MiB" % (RSS_MAX_KIB // 1024), k["rss_conns_kib"] <= RSS_MAX_KIB))
