@@ -494,8 +494,9 @@ def report(a, res):
                      ">= %.1f x mock" % min_ratio, ratio >= min_ratio))
 
     ratio_row("produce msgs/s, 1 partition (kcat -P, acks=all)", "produce", PRODUCE_MIN_RATIO)
-    ratio_row("produce msgs/s, %d partitions" % res["partitions"], "produce_p", PRODUCE_MIN_RATIO)
-    ratio_row("consume msgs/s, %d partitions (kcat -C -e)" % res["partitions"], "consume", CONSUME_MIN_RATIO)
+    parts = "%d partition%s" % (res["partitions"], "s" * (res["partitions"] > 1))
+    ratio_row("produce msgs/s, %s" % parts, "produce_p", PRODUCE_MIN_RATIO)
+    ratio_row("consume msgs/s, %s (kcat -C -e)" % parts, "consume", CONSUME_MIN_RATIO)
     rows.append(("consume msgs/s, 1 partition", "%.0f" % k["consume_1"], "-", "-", "-", None))
     if "latency" in k:
         kl, ml = k["latency"], m.get("latency", {})
