@@ -4,17 +4,24 @@
 #   benchmarks/log_bench.py      produce and consume against cp+sync and cat
 #   benchmarks/compact_bench.py  `kappa maintain` (compaction) against cp+sync
 #                                of the sealed segments it cleans
+#   benchmarks/serve_bench.py    `kappa serve` with kcat and a librdkafka producer
+#                                against librdkafka's in-memory mock broker
+#                                (build/tests/clients/mock_cluster)
 #
 #   tools/bench.sh [log_bench.py options...] [--compact compact_bench.py options...]
-#                                  both, log_bench first; e.g.
+#                  [--serve serve_bench.py options...]
+#                                  all three, in that order; e.g.
 #                                  --repeat 5 --io posix --compact --repeat 3
 #   tools/bench.sh --log-only [log_bench.py options...]       (the old behaviour)
 #   tools/bench.sh --compact-only [compact_bench.py options...]
 #                                  e.g. --records 1000000 --keys 10000 --keep
+#   tools/bench.sh --serve-only [serve_bench.py options...]
+#                                  e.g. --records 500000 --repeat 1
 #
-# Options before --compact go to log_bench.py only, options after it to
-# compact_bench.py only. When both run, the exit status is the first non-zero
-# one (each benchmark still runs); both reports go to stdout, the build and
+# Options before --compact / --serve go to log_bench.py only, options after
+# --compact to compact_bench.py only (up to a --serve), options after --serve
+# to serve_bench.py only. When all run, the exit status is the first non-zero
+# one (each benchmark still runs); the reports go to stdout, the build and
 # progress to stderr.
 #
 # BUILD_DIR (default: build) selects the meson build directory; when it is not
@@ -38,28 +45,36 @@ else
 fi
 meson compile -C "$build" >&2  # keep stdout for the report
 
-mode=both
+mode=all
 case "${1:-}" in
     --log-only) mode=log; shift ;;
     --compact-only) mode=compact; shift ;;
+    --serve-only) mode=serve; shift ;;
 esac
 log_args=()
 compact_args=()
+serve_args=()
 if [ "$mode" = compact ]; then
     compact_args=("$@")
+elif [ "$mode" = serve ]; then
+    serve_args=("$@")
 else
-    seen_compact=0
+    target=log
     for a in "$@"; do
-        if [ "$seen_compact" = 0 ] && [ "$a" = "--compact" ]; then
-            seen_compact=1
-        elif [ "$seen_compact" = 0 ]; then
+        if [ "$target" != serve ] && [ "$a" = "--compact" ]; then
+            target=compact
+        elif [ "$a" = "--serve" ] && [ "$target" != serve ]; then
+            target=serve
+        elif [ "$target" = log ]; then
             log_args+=("$a")
-        else
+        elif [ "$target" = compact ]; then
             compact_args+=("$a")
+        else
+            serve_args+=("$a")
         fi
     done
-    if [ "$seen_compact" = 1 ] && [ "$mode" = log ]; then
-        echo "bench.sh: --compact options given with --log-only" >&2
+    if [ "$target" != log ] && [ "$mode" = log ]; then
+        echo "bench.sh: --compact/--serve options given with --log-only" >&2
         exit 2
     fi
 fi
@@ -93,9 +108,20 @@ if [ "$mode" = compact ]; then
     mapfile -d '' args < <(with_kappa "${compact_args[@]}")
     exec python3 benchmarks/compact_bench.py "${args[@]}"
 fi
+# serve_bench.py also needs the mock broker of the client tests from the same build.
+serve_mock=()
+if [ "$build" != "build" ] && [[ " ${serve_args[*]} " != *" --mock-cluster"* ]]; then
+    serve_mock=(--mock-cluster "$build/tests/clients/mock_cluster")
+fi
+if [ "$mode" = serve ]; then
+    mapfile -d '' args < <(with_kappa "${serve_mock[@]}" "${serve_args[@]}")
+    exec python3 benchmarks/serve_bench.py "${args[@]}"
+fi
 
 status=0
 run_bench benchmarks/log_bench.py "${log_args[@]}" || status=$?
 echo
 run_bench benchmarks/compact_bench.py "${compact_args[@]}" || { rc=$?; [ "$status" = 0 ] && status=$rc; }
+echo
+run_bench benchmarks/serve_bench.py "${serve_mock[@]}" "${serve_args[@]}" || { rc=$?; [ "$status" = 0 ] && status=$rc; }
 exit "$status"

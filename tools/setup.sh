@@ -49,11 +49,11 @@ case "${1:-build}" in
     rc=0
     selected=()
     if [ "${KAPPA_SANITIZE:-0}" = 1 ]; then
-      # Under the sanitizers: the unit tests, every script on io_uring, and
+      # Under the sanitizers: the unit tests, the fuzz corpus replay, every script on io_uring, and
       # on posix the scripts that stress the I/O paths (the release run has
       # every script on both): the suite stays within CI's 10 minutes.
       mapfile -t selected < <(meson test -C "$builddir" --list 2>/dev/null | sed -n 's/^.* \/ //p' |
-        grep -E '^(unit|integration-kafka-reader-self-test|integration-self-contained|integration-.*-uring|integration-(roundtrip|crash|corruption)-posix)$')
+        grep -E '^(unit|fuzz-corpus-replay|integration-kafka-reader-self-test|integration-self-contained|integration-.*-uring|integration-(roundtrip|crash|corruption)-posix)$')
     fi
     meson test -C "$builddir" --num-processes 2 --print-errorlogs "${selected[@]}" || rc=$?
     # One plain closing line for CI: "N passed, N failed".

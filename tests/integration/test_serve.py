@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """kappa serve as Kafka clients meet it: kcat produces (each codec), consumes (from
 beginning, end, N, -N), lists metadata; what the CLI writes reaches clients at once and
-what clients write the CLI reads; bad bytes close only their connection; an
-acknowledged produce survives kill -9; SIGTERM stops it cleanly. Every wait is bounded;
-the server listens on a free loopback port."""
+what clients write the CLI reads; of 16 producers at once, every record is stored
+exactly once, in each producer's order, at dense offsets; bad bytes close only their
+connection; an acknowledged produce survives kill -9; SIGTERM stops it cleanly. Every
+wait is bounded; the server listens on a free loopback port."""
 import os
 import re
 import shutil
@@ -650,6 +651,96 @@ def test_max_connections_and_advertise(k):
         for sock in held:
             sock.close()
     finally:
+        s.stop()
+
+
+def test_sixteen_concurrent_producers_each_record_once_dense_offsets(k):
+    # 16 producers at once into one 4-partition topic, acks=all: kcat -P processes
+    # (plain and compressed) and confluent-kafka producers (idempotent and not).
+    # Every record is there exactly once, each partition's offsets are 0..n-1, and
+    # each producer's records keep their send order within a partition.
+    if needs_kcat():
+        return
+    import kafka_clients as kc
+    try:
+        confluent = kc.python_driver("confluent_driver.py", "confluent_kafka")
+    except kc.Skip as e:
+        print("note: %s; all 16 producers are kcat" % e, flush=True)
+        confluent = None
+    k.create("many", "--partitions", 4)
+    s = Server(k)
+    procs = []  # (name, Popen, expected values in send order)
+    try:
+        codecs = ["none", "gzip", "lz4", "zstd", "snappy", "none", "gzip", "none"]
+        for j in range(16):
+            name = "p%02d" % j
+            if confluent and j >= 8:
+                n = 400
+                argv = confluent + ["--bootstrap", s.addr, "--timeout", "60", "produce", "--topic", "many",
+                                    "--count", str(n), "--prefix", name + "-", "--acks", "all"]
+                if j % 2:
+                    argv.append("--no-idempotence")  # (idempotent is the driver's default)
+                values = [b"%s-v%d" % (name.encode(), i) for i in range(n)]
+                p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            else:
+                n = 1000
+                # keys spread each producer over the partitions; the value names it
+                values = [b"%s-v%d" % (name.encode(), i) for i in range(n)]
+                data = b"".join(b"%s-k%d:%s\n" % (name.encode(), i % 13, v) for i, v in enumerate(values))
+                p = subprocess.Popen([KCAT, "-b", s.addr, "-P", "-t", "many", "-K:", "-z", codecs[j % 8],
+                                      "-X", "acks=all", "-X", "message.timeout.ms=60000"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                p.stdin.write(data)  # (~20 KB: fits the pipe, no writer thread needed)
+                p.stdin.close()
+                p.stdin = None
+            procs.append((name, p, values))
+        deadline = time.monotonic() + 90
+        for name, p, _ in procs:
+            try:
+                out, err = p.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                for _, q, _ in procs:
+                    q.kill()
+                raise AssertionError("producer %s did not finish within 90 s" % name)
+            check(p.returncode == 0, "producer %s exited %d: %s %s" % (name, p.returncode, short(out), short(err)))
+        expected = sorted(v for _, _, vs in procs for v in vs)
+        order = {v: i for _, _, vs in procs for i, v in enumerate(vs)}
+
+        def check_log(rows, who):
+            # rows: [(partition, offset, value)]
+            check(sorted(v for _, _, v in rows) == expected,
+                  "%s: %d records, %d distinct, expected each of %d once" % (
+                      who, len(rows), len(set(v for _, _, v in rows)), len(expected)))
+            parts = {}
+            for p, o, v in rows:
+                parts.setdefault(p, []).append((o, v))
+            check(sorted(parts) == [0, 1, 2, 3], "%s: partitions %s" % (who, sorted(parts)))
+            for p, rs in parts.items():
+                rs.sort()
+                check([o for o, _ in rs] == list(range(len(rs))),
+                      "%s: partition %d offsets are not 0..%d: %s" % (who, p, len(rs) - 1,
+                                                                       short(repr([o for o, _ in rs]), 300)))
+                last = {}
+                for o, v in rs:
+                    prod = v.split(b"-")[0]
+                    check(order[v] > last.get(prod, -1),
+                          "%s: partition %d offset %d: %r after a later record of %s" % (who, p, o, v, prod))
+                    last[prod] = order[v]
+
+        rows = []
+        for ln in k.consume("many", "-f", r"%p %o %s\n", timeout=60).lines:
+            p, o, v = ln.split(b" ", 2)
+            rows.append((int(p), int(o), v))
+        check_log(rows, "kappa consume")
+        got = kcat("-b", s.addr, "-C", "-t", "many", "-o", "beginning", "-e", "-q", "-f", r"%p %o %s\n", timeout=60)
+        check(got.returncode == 0, "kcat -C: %s" % short(got.stderr))
+        check_log([(int(p), int(o), v) for p, o, v in (ln.split(b" ", 2) for ln in got.stdout.splitlines())],
+                  "kcat -C")
+    finally:
+        for _, p, _ in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
         s.stop()
 
 
