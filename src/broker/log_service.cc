@@ -323,12 +323,19 @@ int64_t log_service::log_start_offset(std::string_view topic, int32_t partition)
   int16_t err;
   partition_state* p = part(topic, partition, false, &err);
   if (!p) return -1;
+  // It moves only when retention removes a segment: a second-old value is
+  // good enough for a produce response, and spares a directory listing
+  // per request.
+  int64_t now = steady_clock_ms();
+  if (p->log_start >= 0 && now - p->log_start_read_ms < 1000) return p->log_start;
   if (!p->reader) {  // kept for the fetches that usually follow
     auto r = dd_.open_reader(topics_.find(topic)->second.meta, partition);
     if (!r.ok()) return -1;
     p->reader = std::move(r.value());
   }
-  return p->reader->log_start_offset();
+  p->log_start = p->reader->log_start_offset();
+  p->log_start_read_ms = now;
+  return p->log_start;
 }
 
 int16_t log_service::list_offset(std::string_view topic, int32_t partition, int64_t ts, int64_t* offset,

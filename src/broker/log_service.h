@@ -103,6 +103,7 @@ class log_service {
     int64_t last_write_ms = 0;
     bool dirty = false;
     std::unique_ptr<partition_reader> reader;
+    int64_t log_start = -1, log_start_read_ms = 0;  // log_start_offset()'s cache
     // Idempotent producers' state, rebuilt from the partition's newest
     // batches when the first idempotent batch comes (after a restart too).
     std::unique_ptr<producer_state> producers;
