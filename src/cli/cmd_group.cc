@@ -2,39 +2,13 @@
 #include <cstdio>
 
 #include "adapters/record_formatter.h"
+#include "catalog/group_lag.h"
 #include "cli/cli_common.h"
 #include "kappa/catalog.h"
 #include "log/topic_name.h"
 
 namespace kappa::cli {
 namespace {
-
-struct group_row {
-  group_offset g;
-  int64_t end = 0, lag = 0, lag_ms = 0;
-};
-
-// Lag in records and in time: the age of the oldest unconsumed record.
-Result<group_row> describe_row(data_dir& dd, const group_offset& g) {
-  group_row row{g};
-  auto topic = dd.topic(g.topic);
-  if (!topic.ok() && topic.status().is_not_found()) {
-    row.end = -1;  // the topic was deleted since the commit: nothing to lag behind
-    return row;
-  }
-  KAPPA_ASSIGN_OR_RETURN(topic_meta t, std::move(topic));
-  if (g.partition >= t.partitions) return row;
-  KAPPA_ASSIGN_OR_RETURN(auto r, dd.open_reader(t, g.partition));
-  KAPPA_ASSIGN_OR_RETURN(row.end, r->log_end_offset());
-  row.lag = std::max<int64_t>(0, row.end - g.offset);  // Kafka's: log end minus committed
-  if (row.lag > 0) {
-    KAPPA_RETURN_IF_ERROR(r->seek(g.offset));
-    record_view rec;
-    KAPPA_ASSIGN_OR_RETURN(auto st, r->next(&rec));
-    if (st == partition_reader::status::record) row.lag_ms = std::max<int64_t>(0, now_ms() - rec.timestamp);
-  }
-  return row;
-}
 
 // The group's live members, if a kappa serve runs on this data dir and
 // coordinates the group now; *server says which server.
@@ -107,9 +81,9 @@ void add_group(CLI::App& app, context& ctx) {
       if (offs.empty() && members.empty())
         return fail(
             Status::NotFound("group '" + name + "' has no committed offsets (kappa group list shows the groups)"));
-      std::vector<group_row> rows;
+      std::vector<group_lag> rows;
       for (const auto& g : offs) {
-        auto row = describe_row(*dd, g);
+        auto row = group_lag_of(*dd, g, now_ms());
         if (!row.ok()) return fail(row.status());
         rows.push_back(row.value());
       }
