@@ -27,6 +27,8 @@
 #include "broker/group_coordinator.h"
 #include "broker/job_host.h"
 #include "broker/log_service.h"
+#include "broker/metrics.h"
+#include "broker/metrics_http.h"
 #include "broker/zstd_rule.h"
 #include "kappa/catalog.h"
 #include "log/partition_lock.h"
@@ -93,6 +95,8 @@ struct produce_result {
 // One request's place in its connection's answer order.
 struct slot {
   int32_t correlation_id = 0;
+  int16_t api_key = -1;     // for the metrics: which API, and
+  int64_t received_us = 0;  // when it was decoded (metrics::now_us)
   bool ready = false;
   std::string bytes;  // the whole response frame, once ready
   // A produce answered after the round's fsync; pending counts its
@@ -177,8 +181,11 @@ class server {
     add_to_epoll(listen_fd_, EPOLLIN);
     if (inotify_fd_ >= 0) add_to_epoll(inotify_fd_, EPOLLIN);
     rewatch();
+    if (!o_.metrics.empty()) KAPPA_RETURN_IF_ERROR(metrics_http_.start(o_.metrics, epoll_fd_));
     std::fprintf(stderr, "kappa: serving %s on %s (clients are told %s:%d)\n", dd_.path().c_str(), o_.listen.c_str(),
                  advertised_.host.c_str(), advertised_.port);
+    if (metrics_http_.started())
+      std::fprintf(stderr, "kappa: metrics at http://%s/metrics\n", metrics_http_.address().c_str());
     return Status::OK();
   }
 
@@ -206,8 +213,11 @@ class server {
           connection& c = *it->second;
           if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_from(c);
           if (!c.closing && (events[i].events & EPOLLOUT)) write_to(c);
+        } else {
+          metrics_http_.on_event(fd, events[i].events, [this] { return metrics_page(); });
         }
       }
+      metrics_http_.tick(steady_clock_ms());
       round_end(appended || produced_this_round_);
     }
     // Stopping: no new requests; what was read is answered, then synced.
@@ -304,6 +314,7 @@ class server {
         std::fprintf(stderr, "kappa: refused a connection from %s: %d connections are open (--max-connections)\n",
                      peer.c_str(), o_.max_connections);
         ::close(fd);
+        metrics_.connection_refused();
         continue;
       }
       int one = 1;
@@ -314,6 +325,7 @@ class server {
       c->peer = peer;
       add_to_epoll(fd, EPOLLIN);
       conns_[fd] = std::move(c);
+      metrics_.connection_accepted();
     }
   }
 
@@ -387,6 +399,7 @@ class server {
     Status st = wire::encode_response_frame(m, version, s.correlation_id, s.bytes);
     if (!st.ok()) std::fprintf(stderr, "kappa: internal: cannot encode a response: %s\n", st.message().c_str());
     s.ready = true;
+    metrics_.request_answered(s.api_key, metrics::now_us() - s.received_us);
   }
 
   void handle(connection& c, const std::string& frame) {
@@ -396,11 +409,14 @@ class server {
       return;
     }
     const wire::request_header& h = parsed->header;
+    int64_t received_us = metrics::now_us();
     auto req = wire::decode_request(h, parsed->body);
     if (!req.ok()) {
       if (h.api_key == 18 && req.status().is_not_found()) {  // ApiVersions past our range
         slot& s = c.queue.emplace_back();
         s.correlation_id = h.correlation_id;
+        s.api_key = h.api_key;
+        s.received_us = received_us;
         answer(s, wire::unsupported_api_versions_response(), wire::kUnsupportedApiVersionsReplyVersion);
         return;
       }
@@ -409,10 +425,13 @@ class server {
     }
     if (auto* p = std::get_if<wire::produce_request>(&req.value()); p && p->acks == 0) {
       produce(*p, h.api_version, c.id, nullptr);  // acks=0: no response at all
+      metrics_.request_answered(h.api_key, metrics::now_us() - received_us);
       return;
     }
     slot& s = c.queue.emplace_back();
     s.correlation_id = h.correlation_id;
+    s.api_key = h.api_key;
+    s.received_us = received_us;
     s.version = h.api_version;
     std::visit([&](auto& r) { dispatch(c, s, h, r); }, req.value());
   }
@@ -486,6 +505,7 @@ class server {
     res.error = log_.append(res.topic, res.partition, batch, &res.base_offset, &why);
     if (res.error == kPartitionBusy) return false;
     if (res.error == kNone) {
+      metrics_.produced(res.topic, batch);
       produced_this_round_ = true;
       rewatch_soon_ = true;
     } else {
@@ -605,6 +625,7 @@ class server {
       fp.last_stable_offset = got[i].high_watermark;
       fp.log_start_offset = got[i].log_start_offset;
       fp.records = std::string_view(got[i].records);
+      metrics_.fetched(p.topic, got[i].records);
       m.responses.back().partitions.push_back(std::move(fp));
     }
     answer(s, m, w.version);
@@ -831,6 +852,8 @@ class server {
     return cluster_id_;
   }
 
+  std::string metrics_page() { return metrics_.scrape(dd_, groups_, conns_.size(), wall_clock_ms()); }
+
   // After a round of events: the shared fsync, then what it unblocked,
   // waiting fetches that can go, and the connections' output.
   void round_end(bool data_changed, bool stopping = false) {
@@ -877,6 +900,8 @@ class server {
   partition_lock serve_lock_;
   log_service log_;
   group_coordinator groups_;
+  metrics metrics_;
+  metrics_http metrics_http_;
   host_port advertised_;
   std::string cluster_id_;
   int listen_fd_ = -1, epoll_fd_ = -1, inotify_fd_ = -1;

@@ -22,6 +22,7 @@ namespace kappa::broker {
 struct server_options {
   std::string listen = "127.0.0.1:9092";
   std::string advertise;  // HOST:PORT told to clients; default: the listener's
+  std::string metrics;    // HOST:PORT serving Prometheus text at /metrics; empty: none (metrics.h)
   bool auto_create = true;
   int max_connections = 1000;
   bool jobs = false;  // --jobs: run every job's serving version too (job_host.h)

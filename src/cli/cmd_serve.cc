@@ -39,6 +39,7 @@ void add_serve(CLI::App& app, context& ctx) {
   auto* cmd = app.add_subcommand("serve", "serve the data dir to Kafka clients (a one-node Kafka broker)");
   cmd->add_option("--listen", o.server.listen, "HOST:PORT to listen on")->capture_default_str();
   cmd->add_option("--advertise", o.server.advertise, "HOST:PORT clients are told to connect to (default: --listen's)");
+  cmd->add_option("--metrics", o.server.metrics, "HOST:PORT to serve Prometheus metrics on, at /metrics (default: none)");
   cmd->add_option("--max-connections", o.server.max_connections, "connections past this are closed at once")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
