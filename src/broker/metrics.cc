@@ -264,8 +264,7 @@ std::string metrics::scrape(data_dir& dd, const group_coordinator& groups, size_
     for (const auto& p : versions[i].parts) {
       std::string part = std::to_string(p.partition);
       out.sample("kappa_job_lag_records",
-                 {{"job", version_job[i]}, {"version", ver}, {"topic", versions[i].input}, {"partition", part}},
-                 p.lag);
+                 {{"job", version_job[i]}, {"version", ver}, {"topic", versions[i].input}, {"partition", part}}, p.lag);
     }
   }
   out.family("kappa_job_watermark_timestamp_seconds", "gauge",
@@ -281,8 +280,9 @@ std::string metrics::scrape(data_dir& dd, const group_coordinator& groups, size_
                  static_cast<double>(p.watermark) / 1e3);
     }
   }
-  out.family("kappa_scrape_errors", "gauge", "Group or job readings this scrape could not make (see kappa group "
-                                              "describe or kappa job status for why).");
+  out.family("kappa_scrape_errors", "gauge",
+             "Group or job readings this scrape could not make (see kappa group "
+             "describe or kappa job status for why).");
   out.sample("kappa_scrape_errors", {}, errors);
   return std::move(out.text());
 }

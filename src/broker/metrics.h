@@ -5,6 +5,8 @@
 // Counted as the server goes, per batch or per request, never per record
 // (a batch's record count is a field of its header):
 //   kappa_records_in_total{topic}, kappa_bytes_in_total{topic}      Produce
+//       (batches acknowledged as appended: an idempotent producer's retry
+//       of a batch already appended is counted again)
 //   kappa_records_out_total{topic}, kappa_bytes_out_total{topic}    Fetch
 //   kappa_requests_total{api}, kappa_request_duration_seconds{api}  from a
 //       request's decoding to its answer (a fetch's long poll included)
@@ -55,8 +57,7 @@ class metrics {
  public:
   // A monotonic clock in microseconds: requests' latencies.
   static int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
 
