@@ -131,10 +131,10 @@ def test_cli_and_server_write_one_partition_in_turns(k):
     `kappa produce` holds the partition, then lands after it."""
     if needs_kcat():
         return
-    k.create("shared")
+    k.create("turns")
     s = Server(k)
     try:
-        feeder = subprocess.Popen([KCAT, "-b", s.addr, "-P", "-t", "shared", "-p", "0",
+        feeder = subprocess.Popen([KCAT, "-b", s.addr, "-P", "-t", "turns", "-p", "0",
                                    "-X", "request.required.acks=-1", "-X", "linger.ms=1"],
                                   stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         cli_values = []
@@ -144,7 +144,7 @@ def test_cli_and_server_write_one_partition_in_turns(k):
                 if i % 100 == 99:
                     feeder.stdin.flush()
                     batch = [b"cli-%d-%d" % (i, j) for j in range(20)]
-                    r = k.produce("shared", batch, rc=None)
+                    r = k.produce("turns", batch, rc=None)
                     check(r.rc == 0, "kappa produce while the server writes: exit %d %s" % (r.rc, short(r.err)))
                     cli_values += batch
             feeder.stdin.close()
@@ -155,12 +155,12 @@ def test_cli_and_server_write_one_partition_in_turns(k):
                 feeder.wait()
         # A `kappa produce` that keeps the partition (its stdin open): the client's
         # produce waits for it and lands after its records.
-        holder = k.spawn("produce", "shared")
+        holder = k.spawn("produce", "turns")
         holder.stdin.write(b"held-1\n")
         holder.stdin.flush()
         time.sleep(0.5)  # it has the lock
         t0 = time.monotonic()
-        waiter = subprocess.Popen([KCAT, "-b", s.addr, "-P", "-t", "shared", "-p", "0",
+        waiter = subprocess.Popen([KCAT, "-b", s.addr, "-P", "-t", "turns", "-p", "0",
                                    "-X", "request.required.acks=-1"],
                                   stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         waiter.stdin.write(b"while-held\n")
@@ -172,7 +172,7 @@ def test_cli_and_server_write_one_partition_in_turns(k):
         check(holder.wait(timeout=10) == 0, "kappa produce: %s" % short(holder.stderr.read()))
         check(waiter.wait(timeout=15) == 0, "kcat -P after the holder left: %s" % short(waiter.stderr.read()))
         check(time.monotonic() - t0 < 10, "the parked produce took %.1f s" % (time.monotonic() - t0))
-        pairs = k.offsets_values("shared")
+        pairs = k.offsets_values("turns")
         check([o for o, _ in pairs] == list(range(len(pairs))), "offsets are not dense")
         got = [v for _, v in pairs]
         expect = set([b"kcat-%d" % i for i in range(2000)] + cli_values + [b"held-1", b"held-2", b"while-held"])
