@@ -153,6 +153,36 @@ struct corruption_info {
   std::string why;        // what check failed
 };
 
+// An open segment file, shared by the batch ranges read from it: it stays
+// open while anyone holds it, whatever retention or compaction does to the
+// segment's name meanwhile.
+class segment_file {
+ public:
+  segment_file(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~segment_file();
+  segment_file(const segment_file&) = delete;
+  segment_file& operator=(const segment_file&) = delete;
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+// Whole stored batches, one after another in one segment file: the bytes
+// [position, position + length) of `file`. What a broker sends with
+// sendfile(2) instead of copying the batches through user space.
+struct batch_range {
+  std::shared_ptr<const segment_file> file;
+  uint64_t position = 0;
+  uint64_t length = 0;
+  int64_t base_offset = 0;  // of the first batch
+  int64_t last_offset = 0;  // of the last batch
+  uint32_t batches = 0;
+  uint64_t records = 0;  // the batches' record counts, summed
+};
+
 // Reads a partition in offset order, from any offset, while it is appended.
 class partition_reader {
  public:
@@ -193,6 +223,13 @@ class partition_reader {
   // the one holding the next record, then the ones after it. Its bytes
   // are valid until the next call. What a broker's Fetch serves.
   Result<status> next_batch(std::string_view* batch);
+  // The batches next_batch() would return next, as a file range instead of
+  // bytes, checked the same way: the first one whatever its size, then the
+  // ones right after it in the same segment while the range stays within
+  // max_bytes (a batch that would not fit is left for the next call). A
+  // batch that is damaged, or not whole yet, ends the range; the next call
+  // reports it as next_batch() would.
+  Result<status> next_batch_range(batch_range* out, uint64_t max_bytes);
   const corruption_info& corruption() const;
   // Offsets [*from, *to) that retention removed while this reader still had
   // them ahead (a reader that fell behind); true once per such gap. Readers

@@ -298,23 +298,23 @@ log_service::fetched log_service::fetch(std::string_view topic, int32_t partitio
     f.error = kKafkaStorageError;
     return f;
   }
-  std::string_view batch;
   for (;;) {
-    auto st = r.next_batch(&batch);
+    batch_range br;
+    uint64_t room = max_bytes > f.bytes ? max_bytes - f.bytes : 0;
+    auto st = r.next_batch_range(&br, room);
     if (!st.ok() || st.value() != partition_reader::status::record) {
-      if (st.ok() && st.value() == partition_reader::status::corrupt && f.records.empty()) f.error = kCorruptMessage;
+      if (st.ok() && st.value() == partition_reader::status::corrupt && f.ranges.empty()) f.error = kCorruptMessage;
       break;
     }
-    if (!f.records.empty() && f.records.size() + batch.size() > max_bytes) {
-      (void)r.seek(offset);  // the batch not sent is read again next time
+    // Only a range's first batch can be over the room (the reader merges
+    // the ones after it only while they fit).
+    if (br.length > room && !(f.ranges.empty() && first_in_response)) {
+      (void)r.seek(f.ranges.empty() ? offset : br.base_offset);  // the batch not sent is read again next time
       break;
     }
-    if (f.records.empty() && batch.size() > max_bytes && !first_in_response) {
-      (void)r.seek(offset);
-      break;
-    }
-    f.records.append(batch);
-    if (f.records.size() >= max_bytes) break;
+    f.bytes += br.length;
+    f.ranges.push_back(std::move(br));
+    if (f.bytes >= max_bytes) break;
   }
   return f;
 }

@@ -84,10 +84,13 @@ class log_service {
     int16_t error = kNone;
     int64_t high_watermark = -1;
     int64_t log_start_offset = -1;
-    std::string records;  // whole stored batches, as they are
+    // Whole stored batches, as they are: file ranges to send (sendfile).
+    std::vector<batch_range> ranges;
+    uint64_t bytes = 0;  // their total length
   };
   // Up to max_bytes of whole batches from `offset` on (at least the first
-  // one whatever its size, if first_in_response: KIP-74).
+  // one whatever its size, if first_in_response: KIP-74). The ranges keep
+  // their segment files open until dropped.
   fetched fetch(std::string_view topic, int32_t partition, int64_t offset, size_t max_bytes, bool first_in_response);
   // ListOffsets: -2 earliest, -1 latest, else the first offset whose
   // timestamp is >= ts (-1 if none).

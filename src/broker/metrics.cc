@@ -122,11 +122,11 @@ void metrics::produced(std::string_view topic_name, std::string_view batches) {
   t.bytes_in += batches.size();
 }
 
-void metrics::fetched(std::string_view topic_name, std::string_view batches) {
-  if (batches.empty()) return;  // an empty long-poll answer: no series for a topic never served
+void metrics::fetched(std::string_view topic_name, uint64_t records, uint64_t bytes) {
+  if (bytes == 0) return;  // an empty long-poll answer: no series for a topic never served
   topic_counters& t = topic(topic_name);
-  t.records_out += records_in(batches);
-  t.bytes_out += batches.size();
+  t.records_out += records;
+  t.bytes_out += bytes;
 }
 
 // ---- the page

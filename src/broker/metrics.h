@@ -66,11 +66,12 @@ class metrics {
   // A request of `api_key` was answered (or, with acks=0, appended with no
   // answer) `latency_us` after it was decoded.
   void request_answered(int16_t api_key, int64_t latency_us);
-  // Batches appended to (produced) or served from (fetched) a topic: a
-  // concatenation of whole RecordBatch v2; a torn tail is not counted as
-  // records, its bytes are.
+  // Batches appended to a topic: a concatenation of whole RecordBatch v2; a
+  // torn tail is not counted as records, its bytes are.
   void produced(std::string_view topic, std::string_view batches);
-  void fetched(std::string_view topic, std::string_view batches);
+  // Records and bytes of whole batches served from a topic (sent from its
+  // files: the reader counted them from the batch headers it checked).
+  void fetched(std::string_view topic, uint64_t records, uint64_t bytes);
   void connection_accepted() { accepted_++; }
   void connection_refused() { refused_++; }
 

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +43,10 @@ namespace {
 
 constexpr size_t kReadChunk = 256u << 10;
 constexpr size_t kMaxUnsent = 16u << 20;  // stop reading a connection past this many unsent bytes
+// A fetched file range shorter than this is copied into the response rather
+// than sent with sendfile(2): for a few KiB a pread is cheaper than the
+// extra send and sendfile calls.
+constexpr uint64_t kSendfileMin = 16u << 10;
 constexpr size_t kMaxQueued = 128;        // or past this many unanswered requests
 constexpr int64_t kIdleWriterMs = 500;    // give a partition's writer lock back after this
 constexpr int64_t kRewatchMs = 2000;      // look for new partition directories this often
@@ -99,6 +104,10 @@ struct slot {
   int64_t received_us = 0;  // when it was decoded (metrics::now_us)
   bool ready = false;
   std::string bytes;  // the whole response frame, once ready
+  // A fetch response's records: the holes in `bytes` (wire/schema.h) and,
+  // by hole token, the file ranges that fill them.
+  std::vector<wire::hole> holes;
+  std::vector<std::vector<batch_range>> files;
   // A produce answered after the round's fsync; pending counts its
   // partitions still waiting for another process's writer lock (parked).
   bool after_sync = false;
@@ -109,14 +118,24 @@ struct slot {
   std::unique_ptr<fetch_wait> fetch;
 };
 
+// A piece of a connection's output: bytes, or (file set) a range of a
+// segment file, sent with sendfile(2).
+struct out_chunk {
+  std::string bytes;
+  std::shared_ptr<const segment_file> file;
+  uint64_t position = 0, length = 0;
+  uint64_t size() const { return file ? length : bytes.size(); }
+};
+
 struct connection {
   int fd = -1;
   uint64_t id = 0;
   std::string peer;
   wire::frame_reassembler frames;
   std::deque<slot> queue;
-  std::string out;
-  size_t out_off = 0;
+  std::deque<out_chunk> out;
+  uint64_t out_off = 0;  // sent of out.front()
+  uint64_t unsent = 0;   // bytes in out not sent yet, both kinds
   bool reading = true;   // EPOLLIN armed
   bool writing = false;  // EPOLLOUT armed
   bool closing = false;
@@ -273,8 +292,8 @@ class server {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &e);
   }
   void arm(connection& c) {
-    bool want_read = !c.closing && c.queue.size() < kMaxQueued && c.out.size() - c.out_off < kMaxUnsent;
-    bool want_write = c.out_off < c.out.size();
+    bool want_read = !c.closing && c.queue.size() < kMaxQueued && c.unsent < kMaxUnsent;
+    bool want_write = !c.out.empty();
     if (want_read == c.reading && want_write == c.writing) return;
     c.reading = want_read;
     c.writing = want_write;
@@ -369,34 +388,101 @@ class server {
   }
 
   void write_to(connection& c) {
-    while (c.out_off < c.out.size()) {
-      ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+    while (!c.out.empty()) {
+      out_chunk& k = c.out.front();
+      ssize_t n;
+      if (k.file) {
+        off_t pos = static_cast<off_t>(k.position + c.out_off);
+        size_t want = static_cast<size_t>(std::min<uint64_t>(k.length - c.out_off, 1u << 30));
+        n = ::sendfile(c.fd, k.file->fd(), &pos, want);
+        if (n == 0) {
+          // The file is shorter than when its batches were read (a torn
+          // tail cut by recovery): the frame's size promised bytes that are
+          // gone, so this response cannot be finished. The client retries.
+          close_conn(c, "segment " + k.file->path() + " ended at byte " + std::to_string(pos) +
+                            " while sending a fetch response from it (cut short since it was read)");
+          return;
+        }
+      } else {
+        // More to follow: let the kernel fill whole packets despite TCP_NODELAY.
+        int more = c.out.size() > 1 ? MSG_MORE : 0;
+        n = ::send(c.fd, k.bytes.data() + c.out_off, k.bytes.size() - c.out_off, MSG_NOSIGNAL | more);
+      }
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) close_conn(c, std::strerror(errno));
         break;
       }
-      c.out_off += static_cast<size_t>(n);
-    }
-    if (c.out_off == c.out.size()) {
-      c.out.clear();
-      c.out_off = 0;
+      c.out_off += static_cast<uint64_t>(n);
+      c.unsent -= static_cast<uint64_t>(n);
+      if (c.out_off == k.size()) {
+        c.out.pop_front();
+        c.out_off = 0;
+      }
     }
     if (!c.closing) arm(c);
   }
 
-  // Moves the answered head of the queue to the output.
+  // Appends bytes to the output, to its last chunk if that holds bytes.
+  void out_bytes(connection& c, std::string_view b) {
+    if (b.empty()) return;
+    if (c.out.empty() || c.out.back().file) c.out.emplace_back();
+    c.out.back().bytes.append(b);
+    c.unsent += b.size();
+  }
+
+  // Appends a fetched file range: sent from the file, or copied when small.
+  // False (the connection closed) if a small one cannot be read whole.
+  bool out_range(connection& c, const batch_range& r) {
+    if (r.length < kSendfileMin) {
+      if (c.out.empty() || c.out.back().file) c.out.emplace_back();
+      std::string& b = c.out.back().bytes;
+      size_t at = b.size();
+      b.resize(at + r.length);
+      ssize_t got = ::pread(r.file->fd(), b.data() + at, r.length, static_cast<off_t>(r.position));
+      if (got != static_cast<ssize_t>(r.length)) {
+        b.resize(at);
+        close_conn(c, "cannot read " + std::to_string(r.length) + " bytes at " + std::to_string(r.position) +
+                          " of segment " + r.file->path() + " for a fetch response: " +
+                          (got < 0 ? std::strerror(errno) : "the file was cut short since it was read"));
+        return false;
+      }
+    } else {
+      out_chunk& k = c.out.emplace_back();
+      k.file = r.file;
+      k.position = r.position;
+      k.length = r.length;
+    }
+    c.unsent += r.length;
+    return true;
+  }
+
+  // Moves the answered head of the queue to the output: a response's bytes,
+  // with its fetched file ranges where its holes are.
   void flush_ready(connection& c) {
-    while (!c.queue.empty() && c.queue.front().ready) {
-      c.out += c.queue.front().bytes;
+    while (!c.closing && !c.queue.empty() && c.queue.front().ready) {
+      slot& s = c.queue.front();
+      if (s.holes.empty() && c.out.empty()) {
+        c.unsent += s.bytes.size();
+        c.out.push_back(out_chunk{std::move(s.bytes), nullptr, 0, 0});
+      } else {
+        size_t done = 0;
+        for (const auto& h : s.holes) {
+          out_bytes(c, std::string_view(s.bytes).substr(done, h.at - done));
+          done = h.at;
+          for (const auto& r : s.files[h.token])
+            if (!out_range(c, r)) return;
+        }
+        out_bytes(c, std::string_view(s.bytes).substr(done));
+      }
       c.queue.pop_front();
     }
-    if (c.out_off < c.out.size()) write_to(c);
+    if (!c.closing && !c.out.empty()) write_to(c);
   }
 
   template <class M>
-  void answer(slot& s, const M& m, int16_t version) {
-    Status st = wire::encode_response_frame(m, version, s.correlation_id, s.bytes);
+  void answer(slot& s, const M& m, int16_t version, std::vector<wire::hole>* holes = nullptr) {
+    Status st = wire::encode_response_frame(m, version, s.correlation_id, s.bytes, holes);
     if (!st.ok()) std::fprintf(stderr, "kappa: internal: cannot encode a response: %s\n", st.message().c_str());
     s.ready = true;
     metrics_.request_answered(s.api_key, metrics::now_us() - s.received_us);
@@ -608,7 +694,7 @@ class server {
           static_cast<size_t>(std::max(0, w.max_bytes)) > total ? static_cast<size_t>(w.max_bytes) - total : 0;
       size_t limit = std::min(static_cast<size_t>(std::max(0, p.max_bytes)), room);
       got.push_back(log_.fetch(p.topic, p.partition, p.offset, limit, total == 0));
-      total += got.back().records.size();
+      total += got.back().bytes;
       any_error |= got.back().error != kNone;
     }
     if (!must && !any_error && static_cast<int64_t>(total) < std::max(1, w.min_bytes) &&
@@ -624,11 +710,15 @@ class server {
       fp.high_watermark = got[i].high_watermark;
       fp.last_stable_offset = got[i].high_watermark;
       fp.log_start_offset = got[i].log_start_offset;
-      fp.records = std::string_view(got[i].records);
-      metrics_.fetched(p.topic, got[i].records);
+      fp.records = std::string_view();
+      if (!got[i].ranges.empty()) fp.external = wire::external_records{got[i].bytes, s.files.size()};
+      uint64_t records = 0;
+      for (const auto& r : got[i].ranges) records += r.records;
+      metrics_.fetched(p.topic, records, got[i].bytes);
+      s.files.push_back(std::move(got[i].ranges));
       m.responses.back().partitions.push_back(std::move(fp));
     }
-    answer(s, m, w.version);
+    answer(s, m, w.version, &s.holes);
     s.fetch.reset();
     return true;
   }

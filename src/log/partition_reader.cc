@@ -54,6 +54,7 @@ struct partition_reader::impl {
   int64_t gap_from = -1, gap_to = -1;  // removed under the reader, not yet reported
   unique_fd fd;
   std::string seg_path;
+  std::shared_ptr<const segment_file> shared;  // a dup of fd for batch ranges, made on first use
   // The open segment's mapping, when it is read mapped (then buf is its
   // start, buf_pos 0, len the mapped bytes and cur the file position).
   // Declared after fd: it is unmapped before fd and its lock go.
@@ -106,6 +107,7 @@ struct partition_reader::impl {
     open_base = open_next = segs[i].base;
     seg_path = path_of(i, format::kLogSuffix);
     auto f = open_file(seg_path, O_RDONLY);
+    shared.reset();
     if (f.ok())
       fd = std::move(f.value());
     else if (f.status().is_not_found())
@@ -316,6 +318,7 @@ struct partition_reader::impl {
       auto f = open_file(seg_path, O_RDONLY);  // the first segment may appear later
       if (!f.ok()) return size_t{0};
       fd = std::move(f.value());
+      shared.reset();
     }
     KAPPA_ASSIGN_OR_RETURN(size_t got, io->read(fd.get(), buf + len, buf_cap - len, buf_pos + len));
     len += got;
@@ -431,6 +434,39 @@ struct partition_reader::impl {
         return status::corrupt;
       }
     }
+  }
+
+  // The batch at the read position, if it is whole (in the buffer, or one
+  // fill away in the open segment), valid, and at most `room` bytes: taken
+  // as next_batch() takes one. Else false, and nothing moves: the next
+  // next_batch() gets to it (and reports damage) the usual way.
+  bool next_batch_here(batch_header* h, uint64_t room) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+      if (mapped) map.advance(cur);
+      if (len - cur >= format::kLogOverhead && batch_total_size(buf + cur) > room) return false;
+      std::string why;
+      batch_state st = check_batch(buf + cur, len - cur, max_batch, h, &why, mapped && map.crc_checked(cur));
+      if (st == batch_state::ok) {
+        batch_pos = buf_pos + cur;
+        cur += h->total_size();
+        open_next = std::max(open_next, h->last_offset() + 1);
+        return true;
+      }
+      if (st == batch_state::corrupt || attempt > 0) return false;
+      auto got = fill();  // an error comes again, and is reported, on the next call
+      if (!got.ok() || got.value() == 0) return false;
+    }
+    return false;
+  }
+
+  // A handle on the open segment file that outlives the reader's own.
+  Result<std::shared_ptr<const segment_file>> shared_file() {
+    if (!shared) {
+      int d = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
+      if (d < 0) return Status::FromErrno("dup the file descriptor of " + seg_path, errno);
+      shared = std::make_shared<const segment_file>(d, seg_path);
+    }
+    return shared;
   }
 
   size_t seg_of(const std::string& path) const {
@@ -670,6 +706,37 @@ Result<partition_reader::status> partition_reader::next_batch(std::string_view* 
   p.ts_target = INT64_MIN;
   p.seeking = false;
   return status::record;
+}
+
+Result<partition_reader::status> partition_reader::next_batch_range(batch_range* out, uint64_t max_bytes) {
+  auto& p = *impl_;
+  p.in_batch = false;
+  batch_header h;
+  KAPPA_ASSIGN_OR_RETURN(status st, p.next_batch(&h));
+  if (st != status::record) return st;
+  KAPPA_ASSIGN_OR_RETURN(out->file, p.shared_file());
+  out->position = p.batch_pos;
+  out->length = h.total_size();
+  out->base_offset = h.base_offset;
+  out->last_offset = h.last_offset();
+  out->batches = 1;
+  out->records = static_cast<uint64_t>(std::max(0, h.record_count));
+  // The batches right after it: contiguous in the file, so one range.
+  while (out->length < max_bytes && p.next_batch_here(&h, max_bytes - out->length)) {
+    out->length += h.total_size();
+    out->last_offset = h.last_offset();
+    out->batches++;
+    out->records += static_cast<uint64_t>(std::max(0, h.record_count));
+  }
+  p.position = std::max(p.position, out->last_offset + 1);
+  p.target = std::max(p.target, p.position);
+  p.ts_target = INT64_MIN;
+  p.seeking = false;
+  return status::record;
+}
+
+segment_file::~segment_file() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 const corruption_info& partition_reader::corruption() const { return impl_->bad; }

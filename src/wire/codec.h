@@ -29,9 +29,10 @@ namespace kappa::wire {
 // Appends the body of `m` as `version` to `out`. Invalid if `m` holds a value
 // the version cannot carry; `out` then ends in garbage the caller drops.
 // The version is not checked against the API table.
+// External records (schema.h) become holes noted in `holes`.
 template <class M>
-Status encode(const M& m, int16_t version, std::string& out) {
-  writer w(out, version, is_flexible(static_cast<int16_t>(M::kApiKey), version));
+Status encode(const M& m, int16_t version, std::string& out, std::vector<hole>* holes = nullptr) {
+  writer w(out, version, is_flexible(static_cast<int16_t>(M::kApiKey), version), holes);
   fields(w, m);
   w.tagged_fields();
   return w.finish();
@@ -70,17 +71,26 @@ Result<any_request> decode_request(const request_header& h, std::string_view bod
 
 // Appends one whole response frame: size prefix, the response header for
 // `version` (response_header_version) and `m` encoded as `version`.
-// On error `out` is left as it was.
+// External records become holes appended to `holes` (positions in `out`);
+// the frame's size counts them. On error `out` and `holes` are left as they
+// were.
 template <class M>
-Status encode_response_frame(const M& m, int16_t version, int32_t correlation_id, std::string& out) {
+Status encode_response_frame(const M& m, int16_t version, int32_t correlation_id, std::string& out,
+                             std::vector<hole>* holes = nullptr) {
   size_t start = begin_frame(out);
+  size_t first_hole = holes ? holes->size() : 0;
   write_response_header(out, static_cast<int16_t>(M::kApiKey), version, correlation_id);
-  Status st = encode(m, version, out);
+  Status st = encode(m, version, out, holes);
+  uint64_t hole_bytes = 0;
+  for (size_t i = first_hole; holes && i < holes->size(); i++) hole_bytes += (*holes)[i].length;
+  if (st.ok() && out.size() - start - kFrameSizeBytes + hole_bytes > static_cast<uint64_t>(INT32_MAX))
+    st = Status::Invalid("a response of " + std::to_string(out.size() - start + hole_bytes) + " bytes");
   if (!st.ok()) {
     out.resize(start);
+    if (holes) holes->resize(first_hole);
     return st;
   }
-  end_frame(out, start);
+  end_frame(out, start, hole_bytes);
   return st;
 }
 

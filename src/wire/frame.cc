@@ -55,8 +55,8 @@ size_t begin_frame(std::string& out) {
   return at;
 }
 
-void end_frame(std::string& out, size_t frame_start) {
-  be::store32(out.data() + frame_start, static_cast<uint32_t>(out.size() - frame_start - kFrameSizeBytes));
+void end_frame(std::string& out, size_t frame_start, uint64_t extra) {
+  be::store32(out.data() + frame_start, static_cast<uint32_t>(out.size() - frame_start - kFrameSizeBytes + extra));
 }
 
 }  // namespace kappa::wire

@@ -57,6 +57,7 @@ class frame_reassembler {
 // For encoders: appends a placeholder size prefix and returns where it is.
 size_t begin_frame(std::string& out);
 // Fills in the prefix written by begin_frame with the bytes written since.
-void end_frame(std::string& out, size_t frame_start);
+// `extra`: bytes of the frame sent from elsewhere (holes, schema.h).
+void end_frame(std::string& out, size_t frame_start, uint64_t extra = 0);
 
 }  // namespace kappa::wire

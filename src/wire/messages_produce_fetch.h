@@ -150,6 +150,9 @@ struct fetch_response {
     int64_t log_start_offset = -1;    // 5+
     std::optional<std::vector<aborted_transaction>> aborted_transactions;  // 4+; null = none
     record_set records;
+    // Encoding only: when set, the records go in a hole instead of
+    // `records` (writer.h). Decoding always fills `records`.
+    std::optional<external_records> external;
   };
   struct topic {
     std::string_view topic;
@@ -177,7 +180,7 @@ void fields(Io& io, M& m) {
         io.i64(a.producer_id);
         io.i64(a.first_offset);
       }, since(4), since(4));
-      io.records(p.records);
+      io.records(p.records, p.external);
     });
   });
 }

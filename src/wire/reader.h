@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "kappa/status.h"
+#include "wire/schema.h"
 #include "wire/version_range.h"
 
 namespace kappa::wire {
@@ -59,6 +60,10 @@ class reader {
   void bytes(std::string_view& v, version_range in = kAll);
   // RECORDS: nullable bytes holding record batches, kept opaque.
   void records(std::optional<std::string_view>& v, version_range in = kAll);
+  // Records always decode into `v`; `external` is the encoder's only.
+  void records(std::optional<std::string_view>& v, std::optional<external_records>&, version_range in = kAll) {
+    records(v, in);
+  }
 
   // Arrays of int32 and of strings ("[]int32", "[]string").
   void int32s(std::vector<int32_t>& v, version_range in = kAll);

@@ -34,4 +34,20 @@ using nullable_string = std::optional<std::string_view>;
 // RECORDS: RecordBatch bytes, kept opaque; null is distinct from empty.
 using record_set = std::optional<std::string_view>;
 
+// RECORDS the encoder does not copy (a broker sends them from a file with
+// sendfile(2)): it writes their length and leaves a hole of that many bytes
+// in its output for the caller to fill. `token` is the caller's, handed back
+// with the hole.
+struct external_records {
+  uint64_t length = 0;
+  uint64_t token = 0;
+};
+// A hole in encoded output: `length` bytes of external_records `token` go
+// right before out[at] (after the bytes written before it).
+struct hole {
+  size_t at = 0;
+  uint64_t length = 0;
+  uint64_t token = 0;
+};
+
 }  // namespace kappa::wire

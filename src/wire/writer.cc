@@ -105,6 +105,16 @@ void writer::records(const std::optional<std::string_view>& v, version_range in)
   bytes(*v);
 }
 
+void writer::records(const std::optional<std::string_view>& v, const std::optional<external_records>& ext,
+                     version_range in) {
+  if (!ext) return records(v, in);
+  if (!in.contains(version_)) return;
+  if (!holes_) return fail("external records with nowhere to note their hole");
+  if (ext->length > static_cast<uint64_t>(INT32_MAX - 1)) return fail("records of " + std::to_string(ext->length) + " bytes");
+  length(static_cast<int64_t>(ext->length), true);
+  holes_->push_back({out_.size(), ext->length, ext->token});
+}
+
 void writer::int32s(const std::vector<int32_t>& v, version_range in) {
   if (!in.contains(version_)) return;
   array_length(static_cast<int64_t>(v.size()));

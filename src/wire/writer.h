@@ -13,6 +13,8 @@
 //   and must not be sent.
 // - Flexible versions: compact lengths (unsigned varint N+1) and an empty
 //   tagged-field section after every struct.
+// - External records (schema.h) are not written: their length is, and a hole
+//   is noted in the caller's list (`holes`), which must then be given.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "kappa/status.h"
+#include "wire/schema.h"
 #include "wire/version_range.h"
 
 namespace kappa::wire {
@@ -29,7 +32,8 @@ namespace kappa::wire {
 class writer {
  public:
   // REQUIRES: `out` outlives the writer.
-  writer(std::string& out, int16_t version, bool flexible) : out_(out), version_(version), flexible_(flexible) {}
+  writer(std::string& out, int16_t version, bool flexible, std::vector<hole>* holes = nullptr)
+      : out_(out), version_(version), flexible_(flexible), holes_(holes) {}
 
   int16_t version() const { return version_; }
   bool flexible() const { return flexible_; }
@@ -47,6 +51,9 @@ class writer {
   void bytes(std::string_view v, version_range in = kAll);
   // The record set is copied as it is (Kafka's RecordBatch bytes).
   void records(const std::optional<std::string_view>& v, version_range in = kAll);
+  // The record set `ext` if set (a hole), else `v`.
+  void records(const std::optional<std::string_view>& v, const std::optional<external_records>& ext,
+               version_range in = kAll);
 
   void int32s(const std::vector<int32_t>& v, version_range in = kAll);
   void strings(const std::vector<std::string_view>& v, version_range in = kAll);
@@ -95,6 +102,7 @@ class writer {
   std::string& out_;
   int16_t version_;
   bool flexible_;
+  std::vector<hole>* holes_;
   std::string error_;
 };
 

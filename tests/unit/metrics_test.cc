@@ -45,8 +45,8 @@ TEST_CASE("records are counted from batch headers; a torn tail counts bytes only
   kappa::broker::metrics m;
   std::string batches = fake_batch(5, 40) + fake_batch(2, 10) + fake_batch(9, 100).substr(0, 70);
   m.produced("t", batches);
-  m.fetched("t", fake_batch(5, 40));
-  m.fetched("u", "");  // an empty answer makes no series
+  m.fetched("t", 5, fake_batch(5, 40).size());
+  m.fetched("u", 0, 0);  // an empty answer makes no series
   std::string text = page(m);
   CHECK(has_line(text, "kappa_records_in_total{topic=\"t\"} 7"));
   CHECK(has_line(text, "kappa_bytes_in_total{topic=\"t\"} " + std::to_string(batches.size())));

@@ -113,8 +113,8 @@ fetch_response sample(int16_t) {
   m.throttle_time_ms = 1;
   m.error_code = 70;
   m.session_id = 99;
-  fetch_response::partition p0{0, 0, 100, 100, -1, std::nullopt, "stored-batches"sv};
-  fetch_response::partition p1{1, 1, 7, 7, -1, std::vector<fetch_response::aborted_transaction>{{9, 3}}, std::nullopt};
+  fetch_response::partition p0{0, 0, 100, 100, -1, std::nullopt, "stored-batches"sv, std::nullopt};
+  fetch_response::partition p1{1, 1, 7, 7, -1, std::vector<fetch_response::aborted_transaction>{{9, 3}}, std::nullopt, std::nullopt};
   m.responses = {{"clicks", {p0, p1}}};
   return m;
 }
@@ -642,7 +642,7 @@ TEST_CASE("wire: Fetch v4 response bytes match the schema") {
   fetch_response m;
   m.throttle_time_ms = 0;
   m.responses = {{"clicks",
-                  {{0, 0, 120, 120, -1, std::nullopt, "BATCHES"sv}, {1, 1, -1, -1, -1, std::nullopt, std::nullopt}}}};
+                  {{0, 0, 120, 120, -1, std::nullopt, "BATCHES"sv, std::nullopt}, {1, 1, -1, -1, -1, std::nullopt, std::nullopt, std::nullopt}}}};
   std::string out;
   REQUIRE(encode_response_frame(m, 4, 11, out).ok());
   bytes_builder b;
@@ -741,7 +741,7 @@ TEST_CASE("wire: Fetch responses: v5 adds log_start_offset, v7+ a top-level erro
   fetch_response m;
   m.throttle_time_ms = 0;
   m.session_id = 0;
-  m.responses = {{"t", {{0, 0, 120, 120, 3, std::nullopt, "BATCHES"sv}}}};
+  m.responses = {{"t", {{0, 0, 120, 120, 3, std::nullopt, "BATCHES"sv, std::nullopt}}}};
   for (int16_t v = 4; v <= 10; v++) {
     CAPTURE(v);
     bytes_builder b;
@@ -762,6 +762,44 @@ TEST_CASE("wire: Fetch responses: v5 adds log_start_offset, v7+ a top-level erro
   std::string out;
   REQUIRE(encode(err, 10, out).ok());
   CHECK(out == bytes_builder().i32(0).i16(70).i32(0).i32(0).s);
+}
+
+// A broker sends fetched records from files (sendfile): the encoder leaves
+// holes for them, and filling each hole must give the very bytes of
+// encoding the records inline, in every Fetch version served (4-10).
+TEST_CASE("wire: Fetch response records as holes equal the records inline") {
+  const std::string a = "FIRST-BATCHES", b(300, 'b');
+  for (int16_t v = 4; v <= 10; v++) {
+    CAPTURE(v);
+    fetch_response inline_m, holed;
+    inline_m.responses = {{"t", {{0, 0, 9, 9, 0, std::nullopt, std::string_view(a), std::nullopt},
+                                 {1, 0, 9, 9, 0, std::nullopt, ""sv, std::nullopt},
+                                 {2, 0, 9, 9, 0, std::nullopt, std::string_view(b), std::nullopt}}}};
+    holed = inline_m;
+    holed.responses[0].partitions[0].external = external_records{a.size(), 7};
+    holed.responses[0].partitions[2].external = external_records{b.size(), 8};
+    std::string want, got;
+    REQUIRE(encode_response_frame(inline_m, v, 5, want).ok());
+    std::vector<hole> holes;
+    REQUIRE(encode_response_frame(holed, v, 5, got, &holes).ok());
+    REQUIRE(holes.size() == 2);
+    CHECK(holes[0].token == 7);
+    CHECK(holes[0].length == a.size());
+    CHECK(holes[1].token == 8);
+    std::string filled = got.substr(0, holes[0].at) + a + got.substr(holes[0].at, holes[1].at - holes[0].at) + b +
+                         got.substr(holes[1].at);
+    CHECK(filled == want);
+    // And it decodes as the inline one does.
+    auto d = decode<fetch_response>(std::string_view(filled).substr(8), v);  // after size and correlation id
+    REQUIRE(d.ok());
+    CHECK(d->responses[0].partitions[2].records == std::string_view(b));
+  }
+  // Without a list for the holes, external records are an error, not garbage.
+  fetch_response m;
+  m.responses = {{"t", {{0, 0, 9, 9, 0, std::nullopt, ""sv, external_records{5, 1}}}}};
+  std::string out = "keep";
+  CHECK(encode_response_frame(m, 10, 5, out).is_invalid());
+  CHECK(out == "keep");
 }
 
 TEST_CASE("wire: every prefix of an encoded request is rejected cleanly") {
