@@ -424,10 +424,10 @@ def _produce_raw(addr, topic, batch, correlation=1, version=3, log_start=False):
     return err, base, start
 
 
-def _fetch_raw(addr, topic, offset, version, session_id=0, session_epoch=-1):
+def _fetch_raw(addr, topic, offset, version, session_id=0, session_epoch=-1, max_bytes=1 << 20):
     """One Fetch (v4-10) of partition 0 from `offset`, without waiting: (top-level error,
     session id, [(partition, error, high watermark, log start, records)])."""
-    body = struct.pack(">iiii", -1, 0, 1, 1 << 20) + b"\x00"  # replica, max wait, min/max bytes, isolation
+    body = struct.pack(">iiii", -1, 0, 1, max_bytes) + b"\x00"  # replica, max wait, min/max bytes, isolation
     if version >= 7:
         body += struct.pack(">ii", session_id, session_epoch)
     body += struct.pack(">i", 1) + struct.pack(">h", len(topic)) + topic.encode() + struct.pack(">ii", 1, 0)
@@ -436,7 +436,7 @@ def _fetch_raw(addr, topic, offset, version, session_id=0, session_epoch=-1):
     body += struct.pack(">q", offset)
     if version >= 5:
         body += struct.pack(">q", -1)  # log start offset (followers only)
-    body += struct.pack(">i", 1 << 20)
+    body += struct.pack(">i", max_bytes)
     if version >= 7:
         body += struct.pack(">i", 0)  # no forgotten topics
     resp = _request(addr, 1, version, body)
@@ -526,6 +526,103 @@ def test_zstd_needs_produce_v7_and_fetch_is_sessionless(k):
                 pass
         meta = kcat("-b", s.addr, "-L")
         check(meta.returncode == 0, "serve stopped answering")
+    finally:
+        check(s.stop() == 0, "serve did not exit 0 on SIGTERM")
+
+
+def _batches(records):
+    """[(base offset, last offset, bytes)] of the whole batches in a record set."""
+    out, pos = [], 0
+    while pos + 61 <= len(records):
+        base, length = struct.unpack(">qi", records[pos:pos + 12])
+        (delta,) = struct.unpack(">i", records[pos + 23:pos + 27])
+        out.append((base, base + delta, records[pos:pos + 12 + length]))
+        pos += 12 + length
+    check(pos == len(records), "a record set ends in %d bytes of a partial batch" % (len(records) - pos))
+    return out
+
+
+def test_fetch_serves_the_stored_batches_across_segments(k):
+    """Fetch sends the records from the segment files (sendfile): every response holds
+    whole stored batches byte for byte, in every version, across segment boundaries
+    and size limits, and kcat reads every record."""
+    if needs_kcat():
+        return
+    k.create("big", "--config", "segment.bytes=1048576")
+    lines = [b"rec-%06d-%s" % (i, b"v" * (i % 700)) for i in range(20000)]
+    k.produce("big", lines)
+    stored = b"".join(open(p, "rb").read() for p in k.logs("big"))
+    check(len(k.logs("big")) >= 5 and len(stored) > 5 << 20,
+          "%d bytes in %d segments: want several MB in several" % (len(stored), len(k.logs("big"))))
+    batches = _batches(stored)
+    s = Server(k)
+    try:
+        for v, max_bytes in ((4, 1 << 20), (10, 1 << 20), (7, 3000), (10, 300 << 10)):
+            got, offset = b"", 0
+            for _ in range(len(batches) + 1):
+                err, _, parts = _fetch_raw(s.addr, "big", offset, v, max_bytes=max_bytes)
+                check(err == 0 and len(parts) == 1 and parts[0][1] == 0, "Fetch v%d: %r" % (v, parts))
+                recs = parts[0][4]
+                if not recs:
+                    break
+                check(len(recs) <= max_bytes or len(_batches(recs)) == 1,
+                      "Fetch v%d gave %d bytes over max_bytes %d" % (v, len(recs), max_bytes))
+                got += recs
+                offset = _batches(recs)[-1][1] + 1
+            check(got == stored, "Fetch v%d max_bytes %d: %d bytes, not the %d stored%s" % (
+                v, max_bytes, len(got), len(stored),
+                "" if len(got) != len(stored) else " (different bytes)"))
+        # From the middle of a batch in the middle of a segment: from that batch on.
+        mid = batches[len(batches) // 2]
+        err, _, parts = _fetch_raw(s.addr, "big", mid[0] + (mid[1] - mid[0]) // 2, 10)
+        check(parts[0][4] == stored[stored.index(mid[2]):][:len(parts[0][4])] and parts[0][4].startswith(mid[2]),
+              "a fetch from the middle of a batch does not start at its stored bytes")
+        got = kcat("-b", s.addr, "-C", "-t", "big", "-o", "beginning", "-e", "-q", "-f", "%s\\n", timeout=60)
+        check(got.returncode == 0, "kcat -C: %s" % short(got.stderr))
+        check(got.stdout.splitlines() == lines, "kcat read %d records, not the %d produced"
+              % (len(got.stdout.splitlines()), len(lines)))
+    finally:
+        check(s.stop() == 0, "serve did not exit 0 on SIGTERM")
+
+
+def test_fetch_from_a_file_cut_short_closes_the_connection(k):
+    """A fetch response sent from a segment file that shrinks under it (what a torn-tail
+    repair does) cannot be finished: the connection closes with a line naming the file,
+    the client sees less than the frame promised, and the server goes on."""
+    if needs_kcat():
+        return
+    k.create("cut", "--config", "segment.bytes=67108864")
+    k.produce("cut", [b"%06d-%s" % (i, b"c" * 1000) for i in range(8000)])
+    (log,) = k.logs("cut")
+    size = os.path.getsize(log)
+    s = Server(k)
+    try:
+        body = struct.pack(">iiii", -1, 0, 1, 64 << 20) + b"\x00" + struct.pack(">ii", 0, -1)
+        body += struct.pack(">ih", 1, 3) + b"cut" + struct.pack(">iiiqqi", 1, 0, -1, 0, -1, 64 << 20)
+        body += struct.pack(">i", 0)
+        msg = struct.pack(">hhih", 1, 10, 1, 4) + b"test" + body
+        host, port = s.addr.split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the server fills its buffers soon
+        sock.settimeout(20)
+        sock.connect((host, int(port)))
+        sock.sendall(struct.pack(">i", len(msg)) + msg)
+        data = sock.recv(65536)
+        time.sleep(0.3)
+        os.truncate(log, 4096)
+        while True:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+        (frame,) = struct.unpack(">i", data[:4])
+        check(frame > size, "the response frame is %d bytes for a %d-byte segment" % (frame, size))
+        check(len(data) < 4 + frame, "got the whole %d-byte frame from a file cut to 4096 bytes" % frame)
+        err = s.stderr()
+        check(b"cut short" in err and os.path.basename(log).encode() in err,
+              "no line naming the cut segment: %s" % short(err))
+        check(kcat("-b", s.addr, "-L").returncode == 0, "serve stopped answering")
     finally:
         check(s.stop() == 0, "serve did not exit 0 on SIGTERM")
 
