@@ -224,12 +224,13 @@ class partition_reader {
   // are valid until the next call. What a broker's Fetch serves.
   Result<status> next_batch(std::string_view* batch);
   // The batches next_batch() would return next, as a file range instead of
-  // bytes, checked the same way: the first one whatever its size, then the
-  // ones right after it in the same segment while the range stays within
-  // max_bytes (a batch that would not fit is left for the next call). A
-  // batch that is damaged, or not whole yet, ends the range; the next call
-  // reports it as next_batch() would.
-  Result<status> next_batch_range(batch_range* out, uint64_t max_bytes);
+  // bytes, checked the same way: the first one (whatever its size if
+  // at_least_one, else `end` if it is over max_bytes), then the ones right
+  // after it in the same segment while the range stays within max_bytes. A
+  // batch that does not fit is left for the next call. A batch that is
+  // damaged, or not whole yet, ends the range; the next call reports it as
+  // next_batch() would.
+  Result<status> next_batch_range(batch_range* out, uint64_t max_bytes, bool at_least_one = true);
   const corruption_info& corruption() const;
   // Offsets [*from, *to) that retention removed while this reader still had
   // them ahead (a reader that fell behind); true once per such gap. Readers

@@ -301,15 +301,10 @@ log_service::fetched log_service::fetch(std::string_view topic, int32_t partitio
   for (;;) {
     batch_range br;
     uint64_t room = max_bytes > f.bytes ? max_bytes - f.bytes : 0;
-    auto st = r.next_batch_range(&br, room);
+    // A batch that does not fit stays in the reader for the next fetch.
+    auto st = r.next_batch_range(&br, room, f.ranges.empty() && first_in_response);
     if (!st.ok() || st.value() != partition_reader::status::record) {
       if (st.ok() && st.value() == partition_reader::status::corrupt && f.ranges.empty()) f.error = kCorruptMessage;
-      break;
-    }
-    // Only a range's first batch can be over the room (the reader merges
-    // the ones after it only while they fit).
-    if (br.length > room && !(f.ranges.empty() && first_in_response)) {
-      (void)r.seek(f.ranges.empty() ? offset : br.base_offset);  // the batch not sent is read again next time
       break;
     }
     f.bytes += br.length;

@@ -708,12 +708,19 @@ Result<partition_reader::status> partition_reader::next_batch(std::string_view* 
   return status::record;
 }
 
-Result<partition_reader::status> partition_reader::next_batch_range(batch_range* out, uint64_t max_bytes) {
+Result<partition_reader::status> partition_reader::next_batch_range(batch_range* out, uint64_t max_bytes,
+                                                                    bool at_least_one) {
   auto& p = *impl_;
   p.in_batch = false;
   batch_header h;
   KAPPA_ASSIGN_OR_RETURN(status st, p.next_batch(&h));
   if (st != status::record) return st;
+  if (!at_least_one && h.total_size() > max_bytes) {
+    // Still in the buffer or the map, right before cur: left for the next
+    // call (cheaper than the seek a caller would need to read it again).
+    p.cur -= h.total_size();
+    return status::end;
+  }
   KAPPA_ASSIGN_OR_RETURN(out->file, p.shared_file());
   out->position = p.batch_pos;
   out->length = h.total_size();

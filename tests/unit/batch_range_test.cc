@@ -151,6 +151,11 @@ TEST_CASE("next_batch_range: a budget ends a range at a batch boundary; the firs
   CHECK(br.batches == 1);
   CHECK(br.position == stored[3].position);
   CHECK(br.length == stored[3].length);
+  // Not even one batch when asked so: left for the next call, with no seek.
+  REQUIRE(r->next_batch_range(&br, stored[4].length - 1, false).value() == partition_reader::status::end);
+  REQUIRE(r->next_batch_range(&br, stored[4].length, false).value() == partition_reader::status::record);
+  CHECK(br.position == stored[4].position);
+  CHECK(br.batches == 1);
   // From an offset inside a batch: that batch on.
   REQUIRE(r->seek(255).ok());
   REQUIRE(r->next_batch_range(&br, UINT64_MAX).value() == partition_reader::status::record);
