@@ -544,9 +544,48 @@ struct partition_reader::impl {
     int64_t end_offset;
     int64_t max_ts;
   };
+  // The last scan_tail() and the newest .log as it was then (the file's
+  // identity, size and change times): a broker asks for every fetch, and
+  // reading the indexes each time cost more than the fetch itself.
+  struct tail_key {
+    std::string path;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = -1;
+    timespec mtime{}, ctime{};
+    bool operator==(const tail_key& o) const {
+      return path == o.path && dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+             mtime.tv_nsec == o.mtime.tv_nsec && ctime.tv_sec == o.ctime.tv_sec && ctime.tv_nsec == o.ctime.tv_nsec;
+    }
+  };
+  tail_key tail_of;
+  tail last_tail{0, -1};
+
   Result<tail> scan_tail() {
     KAPPA_RETURN_IF_ERROR(refresh_segments());
     size_t last = segs.size() - 1;
+    // Unchanged since the last scan (appends grow a file, cuts shrink it,
+    // compaction and recovery may replace it): the same answer.
+    tail_key key;
+    struct stat st;
+    key.path = path_of(last, format::kLogSuffix);
+    if (::stat(key.path.c_str(), &st) == 0) {
+      key.dev = st.st_dev;
+      key.ino = st.st_ino;
+      key.size = st.st_size;
+      key.mtime = st.st_mtim;
+      key.ctime = st.st_ctim;
+      if (key == tail_of) return last_tail;
+    }
+    KAPPA_ASSIGN_OR_RETURN(tail t, scan_tail_now(last));
+    if (key.size >= 0) {
+      tail_of = std::move(key);
+      last_tail = t;
+    }
+    return t;
+  }
+
+  Result<tail> scan_tail_now(size_t last) {
     offset_index idx = load_index(last);
     time_index times = load_times(last);
     uint64_t start = idx.empty() ? 0 : idx.entries().back().position;
