@@ -143,6 +143,7 @@ TEST_CASE("next_batch_range: a budget ends a range at a batch boundary; the firs
   uint64_t three = stored[0].length + stored[1].length + stored[2].length;
   REQUIRE(r->next_batch_range(&br, three + stored[3].length - 1).value() == partition_reader::status::record);
   CHECK(br.batches == 3);
+  CHECK(br.records == 30);
   CHECK(br.length == three);
   CHECK(br.base_offset == 0);
   CHECK(br.last_offset == 29);
