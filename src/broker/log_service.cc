@@ -288,7 +288,11 @@ log_service::fetched log_service::fetch(std::string_view topic, int32_t partitio
     return f;
   }
   f.high_watermark = end.value();
-  f.log_start_offset = r.log_start_offset();
+  // The cached start (a second old at most) spares a directory listing per
+  // partition per fetch; one that retention has just passed reads on from
+  // the new start, as after compaction a client gets later offsets.
+  bool cached = p->log_start >= 0 && steady_clock_ms() - p->log_start_read_ms < 1000;
+  f.log_start_offset = cached && offset >= p->log_start ? p->log_start : fresh_log_start(*p);
   if (offset < f.log_start_offset || offset > f.high_watermark) {
     f.error = kOffsetOutOfRange;
     return f;
@@ -328,9 +332,13 @@ int64_t log_service::log_start_offset(std::string_view topic, int32_t partition)
     if (!r.ok()) return -1;
     p->reader = std::move(r.value());
   }
-  p->log_start = p->reader->log_start_offset();
-  p->log_start_read_ms = now;
-  return p->log_start;
+  return fresh_log_start(*p);
+}
+
+int64_t log_service::fresh_log_start(partition_state& p) {
+  p.log_start = p.reader->log_start_offset();
+  p.log_start_read_ms = steady_clock_ms();
+  return p.log_start;
 }
 
 int16_t log_service::list_offset(std::string_view topic, int32_t partition, int64_t ts, int64_t* offset,

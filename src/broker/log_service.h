@@ -118,6 +118,7 @@ class log_service {
   topic_state* find(std::string_view topic, bool create, int16_t* err);
   producer_state* producers_of(topic_state& t, int32_t partition, partition_state& p);
   partition_state* part(std::string_view topic, int32_t partition, bool create, int16_t* err);
+  int64_t fresh_log_start(partition_state& p);  // REQUIRES: p.reader
 
   data_dir& dd_;
   bool auto_create_;
