@@ -130,14 +130,8 @@ struct partition_appender::impl {
     batch_start = 0;
     filled = 0;
     buf_file_pos = 0;
-    seg.base_offset = new_base;
-    seg.size = 0;
+    seg.start(new_base);
     written_from = written_len = 0;
-    seg.first_batch_max_ts = -1;
-    seg.index = offset_index(seg.base_offset);
-    seg.times = time_index(seg.base_offset);
-    seg.builder = index_builder{&seg.index, &seg.times};
-    seg.index_on_disk = seg.times_on_disk = 0;
     roll_requested = false;
     KAPPA_RETURN_IF_ERROR(open_segment_files(true));
     if (opts.observer) opts.observer->segment_rolled();
@@ -284,14 +278,7 @@ Status partition_appender::impl::retake_lock() {
 void partition_appender::impl::deactivate() {
   active = false;
   log_fd = unique_fd();
-  seg.base_offset = 0;
-  seg.size = 0;
-  seg.next_offset = 0;
-  seg.first_batch_max_ts = -1;
-  seg.index = offset_index(0);
-  seg.times = time_index(0);
-  seg.builder = index_builder{&seg.index, &seg.times};
-  seg.index_on_disk = seg.times_on_disk = 0;
+  seg.start(0);
   cur = 0;
   filled = batch_start = 0;
   buf_file_pos = written_from = written_len = 0;

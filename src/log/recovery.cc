@@ -61,9 +61,7 @@ Status recover_partition(io_backend& io, const std::string& dir, const std::stri
   }
   KAPPA_ASSIGN_OR_RETURN(auto bases, list_segments(dir));
   if (bases.empty()) {
-    a->base_offset = a->next_offset = 0;
-    a->index = offset_index(0);
-    a->times = time_index(0);
+    a->start(0);
     return Status::OK();
   }
   // The active segment: trust its index up to the last entry that points at

@@ -27,6 +27,17 @@ struct active_segment {
   size_t index_on_disk = 0, times_on_disk = 0;  // entries already in the files
 
   active_segment() = default;
+  // Empty, starting at `base` (a roll to a new segment, or forgetting the
+  // partition's end until recovery finds it again).
+  void start(int64_t base) {
+    base_offset = next_offset = base;
+    size = 0;
+    first_batch_max_ts = -1;
+    index = offset_index(base);
+    times = time_index(base);
+    builder = index_builder{&index, &times};
+    index_on_disk = times_on_disk = 0;
+  }
   active_segment(const active_segment&) = delete;
   active_segment& operator=(const active_segment&) = delete;
 };
