@@ -272,14 +272,9 @@ log_service::fetched log_service::fetch(std::string_view topic, int32_t partitio
   fetched f;
   partition_state* p = part(topic, partition, false, &f.error);
   if (!p) return f;
-  topic_state& t = topics_.find(topic)->second;
-  if (!p->reader) {
-    auto r = dd_.open_reader(t.meta, partition);
-    if (!r.ok()) {
-      f.error = kKafkaStorageError;
-      return f;
-    }
-    p->reader = std::move(r.value());
+  if (!reader_of(topic, partition, *p)) {
+    f.error = kKafkaStorageError;
+    return f;
   }
   partition_reader& r = *p->reader;
   auto end = r.log_end_offset();
@@ -288,11 +283,8 @@ log_service::fetched log_service::fetch(std::string_view topic, int32_t partitio
     return f;
   }
   f.high_watermark = end.value();
-  // The cached start (a second old at most) spares a directory listing per
-  // partition per fetch; one that retention has just passed reads on from
-  // the new start, as after compaction a client gets later offsets.
-  bool cached = p->log_start >= 0 && steady_clock_ms() - p->log_start_read_ms < 1000;
-  f.log_start_offset = cached && offset >= p->log_start ? p->log_start : fresh_log_start(*p);
+  // An offset below the cached start is checked against the current one.
+  f.log_start_offset = cached_log_start(*p, offset);
   if (offset < f.log_start_offset || offset > f.high_watermark) {
     f.error = kOffsetOutOfRange;
     return f;
@@ -321,23 +313,29 @@ log_service::fetched log_service::fetch(std::string_view topic, int32_t partitio
 int64_t log_service::log_start_offset(std::string_view topic, int32_t partition) {
   int16_t err;
   partition_state* p = part(topic, partition, false, &err);
-  if (!p) return -1;
-  // It moves only when retention removes a segment: a second-old value is
-  // good enough for a produce response, and spares a directory listing
-  // per request.
-  int64_t now = steady_clock_ms();
-  if (p->log_start >= 0 && now - p->log_start_read_ms < 1000) return p->log_start;
-  if (!p->reader) {  // kept for the fetches that usually follow
-    auto r = dd_.open_reader(topics_.find(topic)->second.meta, partition);
-    if (!r.ok()) return -1;
-    p->reader = std::move(r.value());
-  }
-  return fresh_log_start(*p);
+  if (!p || !reader_of(topic, partition, *p)) return -1;
+  return cached_log_start(*p, INT64_MAX);
 }
 
-int64_t log_service::fresh_log_start(partition_state& p) {
-  p.log_start = p.reader->log_start_offset();
-  p.log_start_read_ms = steady_clock_ms();
+partition_reader* log_service::reader_of(std::string_view topic, int32_t partition, partition_state& p) {
+  if (!p.reader) {  // kept: the fetches of a partition usually follow each other
+    auto r = dd_.open_reader(topics_.find(topic)->second.meta, partition);
+    if (!r.ok()) return nullptr;
+    p.reader = std::move(r.value());
+  }
+  return p.reader.get();
+}
+
+// The log start moves only when retention removes a segment: a second-old
+// value is good enough, and spares a directory listing per partition per
+// request. One above `offset` is read again (retention may have passed
+// the offset, or the cache be older than a segment's removal).
+int64_t log_service::cached_log_start(partition_state& p, int64_t offset) {
+  int64_t now = steady_clock_ms();
+  if (p.log_start < 0 || p.log_start > offset || now - p.log_start_read_ms >= 1000) {
+    p.log_start = p.reader->log_start_offset();
+    p.log_start_read_ms = now;
+  }
   return p.log_start;
 }
 

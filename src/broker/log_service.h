@@ -106,7 +106,7 @@ class log_service {
     int64_t last_write_ms = 0;
     bool dirty = false;
     std::unique_ptr<partition_reader> reader;
-    int64_t log_start = -1, log_start_read_ms = 0;  // log_start_offset()'s cache
+    int64_t log_start = -1, log_start_read_ms = 0;  // cached_log_start()
     // Idempotent producers' state, rebuilt from the partition's newest
     // batches when the first idempotent batch comes (after a restart too).
     std::unique_ptr<producer_state> producers;
@@ -118,7 +118,10 @@ class log_service {
   topic_state* find(std::string_view topic, bool create, int16_t* err);
   producer_state* producers_of(topic_state& t, int32_t partition, partition_state& p);
   partition_state* part(std::string_view topic, int32_t partition, bool create, int16_t* err);
-  int64_t fresh_log_start(partition_state& p);  // REQUIRES: p.reader
+  // The partition's reader, opened on first use; null if it cannot be.
+  partition_reader* reader_of(std::string_view topic, int32_t partition, partition_state& p);
+  // The log start, at most a second old unless above `offset`. REQUIRES: p.reader.
+  int64_t cached_log_start(partition_state& p, int64_t offset);
 
   data_dir& dd_;
   bool auto_create_;
