@@ -627,6 +627,51 @@ def test_fetch_from_a_file_cut_short_closes_the_connection(k):
         check(s.stop() == 0, "serve did not exit 0 on SIGTERM")
 
 
+def test_refused_produces_append_nothing_and_admin_defaults(k):
+    """SPEC section 8 as a raw client meets it: a bad CRC gets CORRUPT_MESSAGE, a batch
+    over max.message.bytes MESSAGE_TOO_LARGE, an invalid topic name
+    INVALID_TOPIC_EXCEPTION, and none of them appends anything; OffsetCommit from a
+    client that is no member (assign()) is stored while the group has no members;
+    CreateTopics with -1 partitions and replication takes the data dir's defaults."""
+    k.create("small", "--config", "max.message.bytes=200")
+    k.ok("config", "set", "num.partitions=3")
+    s = Server(k)
+    try:
+        good = _idempotent_batch(-1, -1, -1, [b"ok"])
+        bad = bytearray(good)
+        bad[-2] ^= 0xFF  # a record byte: the CRC no longer matches
+        check(_produce_raw(s.addr, "small", bytes(bad))[0] == 2, "a bad CRC is not CORRUPT_MESSAGE")
+        big = _idempotent_batch(-1, -1, -1, [b"x" * 400])
+        check(_produce_raw(s.addr, "small", big)[0] == 10, "an oversized batch is not MESSAGE_TOO_LARGE")
+        check(_produce_raw(s.addr, "bad/name", good)[0] == 17, "a bad topic name is not INVALID_TOPIC_EXCEPTION")
+        check(_produce_raw(s.addr, "small", good) == (0, 0), "the good batch is not appended at offset 0")
+        check(k.values("small") == [b"ok"], "the refused batches left records: %r" % k.values("small"))
+        check(b"refused a produce to topic small partition 0" in s.stderr(), "no stderr line for a refused produce")
+        # OffsetCommit v2 from no member: generation -1, empty member id, no retention.
+        body = struct.pack(">h", 8) + b"assigner" + struct.pack(">ih", -1, 0) + struct.pack(">q", -1)
+        body += struct.pack(">i", 1) + struct.pack(">h", 5) + b"small"
+        body += struct.pack(">i", 1) + struct.pack(">iqh", 0, 1, -1)  # partition, offset, null metadata
+        resp = _request(s.addr, 8, 2, body)
+        check(resp[-2:] == b"\x00\x00", "OffsetCommit from an assign() client: error %r" % resp[-2:])
+        import json
+        rows = json.loads(k.ok("group", "describe", "assigner", "--json").out)["partitions"]
+        check([(r["topic"], r["partition"], r["committed_offset"]) for r in rows] == [("small", 0, 1)],
+              "the assign() commit as the CLI sees it: %r" % rows)
+        # CreateTopics v1: -1 partitions and replication mean the defaults; 3 replicas are refused.
+        def create(name, replication):
+            body = struct.pack(">i", 1) + struct.pack(">h", len(name)) + name.encode()
+            body += struct.pack(">ih", -1, replication) + struct.pack(">ii", 0, 0)  # no assignments, no configs
+            body += struct.pack(">ib", 10000, 0)  # timeout, validate_only
+            resp = _request(s.addr, 19, 1, body)
+            pos = 4 + 2 + len(name)
+            return struct.unpack(">h", resp[pos:pos + 2])[0]
+        check(create("defaults", -1) == 0, "CreateTopics with -1/-1 refused")
+        check(len(k.describe("defaults")["partitions"]) == 3, "CreateTopics -1 did not take num.partitions=3")
+        check(create("replicated", 3) == 38, "replication factor 3 is not INVALID_REPLICATION_FACTOR")
+    finally:
+        s.stop()
+
+
 def test_idempotent_retries_are_acknowledged_once_across_a_restart(k):
     k.create("idem")
     s = Server(k)
