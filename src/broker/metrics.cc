@@ -8,8 +8,8 @@
 #include "catalog/group_lag.h"
 #include "kappa/catalog.h"
 #include "kappa/log/format.h"
+#include "log/record_batch.h"
 #include "processor/job_status.h"
-#include "util/big_endian.h"
 #include "util/clock.h"
 #include "wire/api_versions.h"
 
@@ -103,12 +103,11 @@ namespace {
 uint64_t records_in(std::string_view batches) {
   uint64_t n = 0;
   size_t pos = 0;
-  while (batches.size() - pos >= format::kBatchHeaderSize) {
-    const char* b = batches.data() + pos;
-    uint64_t size = format::kLogOverhead + uint64_t{be::load32(b + format::kBatchLengthOffset)};
+  batch_header h;
+  while (parse_batch_header(batches.data() + pos, batches.size() - pos, &h)) {
+    uint64_t size = format::kLogOverhead + static_cast<uint64_t>(static_cast<uint32_t>(h.batch_length));
     if (size < format::kBatchHeaderSize || size > batches.size() - pos) break;  // torn or bad: stop counting
-    int32_t count = static_cast<int32_t>(be::load32(b + format::kRecordCountOffset));
-    if (count > 0) n += static_cast<uint64_t>(count);
+    if (h.record_count > 0) n += static_cast<uint64_t>(h.record_count);
     pos += size;
   }
   return n;
