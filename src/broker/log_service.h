@@ -77,7 +77,8 @@ class log_service {
   // writer locks back. Returns the partitions whose sync failed (their
   // appends must be answered with an error), as "topic/partition".
   std::vector<std::string> sync();
-  // Closes appenders not written for idle_ms, releasing their locks.
+  // Closes appenders not written for idle_ms, freeing their buffers (the
+  // writer locks went back at the end of their last round already).
   void release_idle(int64_t now_ms, int64_t idle_ms);
 
   struct fetched {

@@ -48,7 +48,7 @@ constexpr size_t kMaxUnsent = 16u << 20;  // stop reading a connection past this
 // extra send and sendfile calls.
 constexpr uint64_t kSendfileMin = 16u << 10;
 constexpr size_t kMaxQueued = 128;        // or past this many unanswered requests
-constexpr int64_t kIdleWriterMs = 500;    // give a partition's writer lock back after this
+constexpr int64_t kIdleWriterMs = 500;    // close an appender idle this long (frees its buffers)
 constexpr int64_t kRewatchMs = 2000;      // look for new partition directories this often
 constexpr int kParkedRetryMs = 20;        // a parked produce also retries this often (the watch may miss)
 constexpr int16_t kRequestTimedOut = 7;
