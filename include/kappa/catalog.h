@@ -93,6 +93,35 @@ struct job_record {
   std::vector<job_version> versions;  // ascending, versions[i].number == i + 1
 };
 
+// A mirror (`kappa mirror`, SPEC section 9): what it forwards where.
+struct mirror_record {
+  std::string name;
+  bool to = true;          // true: --to (local -> cluster); false: --from (cluster -> local)
+  std::string bootstrap;   // the cluster's bootstrap.servers
+  std::string topics;      // "a,b,c" or "/REGEX/"
+  std::string prefix;      // prepended to destination topic names
+  bool from_latest = false;  // --start latest: a new partition starts at its end
+  std::vector<std::pair<std::string, std::string>> properties;  // -X key=value, in order
+  int64_t created_ms = 0;
+};
+
+// A mirror's progress in one source partition. For --from, output_end is
+// the local partition's end when `next` was committed: both move in one
+// transaction, so a restart cuts the local topic back to output_end and
+// fetches from `next` (sessionize's exactly-once scheme).
+struct mirror_progress {
+  std::string topic;        // the source topic
+  int32_t partition = 0;
+  int64_t next = 0;         // the next source offset not yet confirmed by the destination
+  int64_t output_end = -1;  // --from: the local partition's end at `next`
+  int64_t dest_floor = -1;  // --to: the destination's end when the mirror began writing it
+  int64_t source_end = -1;  // the source's end as last seen (--from: the cluster's high watermark)
+  int64_t next_ts = -1;     // timestamp of the record at `next` if known, else of the last confirmed one
+  std::vector<std::pair<int64_t, int64_t>> lost;  // [first, last] ranges removed before they were forwarded
+  std::string last_error;   // "" = none
+  int64_t time_ms = 0;      // when it was committed
+};
+
 class catalog {
  public:
   // Opens DIR/meta. With create=false a missing catalog is NotFound (a data
@@ -163,6 +192,18 @@ class catalog {
   Result<job_record> get_job(const std::string& name);  // NotFound if none
   Result<std::vector<job_record>> list_jobs();
   Status delete_job(const std::string& name);
+
+  // Mirrors. create_mirror is Exists if the name is taken. delete_mirror
+  // drops the mirror and its progress (NotFound if none).
+  // commit_mirror_progress stores progress entries in one transaction
+  // (replacing those of the same source partitions); NotFound if the mirror
+  // was deleted meanwhile.
+  Status create_mirror(const mirror_record& m);
+  Result<mirror_record> get_mirror(const std::string& name);  // NotFound if none
+  Result<std::vector<mirror_record>> list_mirrors();
+  Status delete_mirror(const std::string& name);
+  Result<std::vector<mirror_progress>> mirror_progress_of(const std::string& name);
+  Status commit_mirror_progress(const std::string& name, const std::vector<mirror_progress>& progress);
 
   // Data-dir settings (`kappa config`): the explicit ones, by key.
   Result<std::map<std::string, std::string>> settings();

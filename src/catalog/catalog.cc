@@ -1,47 +1,19 @@
 #include "kappa/catalog.h"
 
-#include <lmdb.h>
-
 #include <chrono>
 #include <map>
 #include <sstream>
 
+#include "catalog/catalog_env.h"
 #include "io/file.h"
 #include "util/big_endian.h"
 #include "util/clock.h"
 
 namespace kappa {
 
+using namespace catalog_detail;
+
 namespace {
-
-constexpr size_t kMapSize = size_t{16} << 30;  // address space only; the file grows as needed
-
-Status lmdb_error(const std::string& what, int rc) {
-  return Status::IOError("catalog " + what + ": " + mdb_strerror(rc));
-}
-
-MDB_val val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-std::string str(const MDB_val& v) { return std::string(static_cast<const char*>(v.mv_data), v.mv_size); }
-
-// A transaction that aborts unless committed.
-class txn {
- public:
-  txn(MDB_env* env, bool write) { rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &t_); }
-  ~txn() {
-    if (t_) mdb_txn_abort(t_);
-  }
-  int rc() const { return rc_; }
-  MDB_txn* get() { return t_; }
-  int commit() {
-    int rc = mdb_txn_commit(t_);
-    t_ = nullptr;
-    return rc;
-  }
-
- private:
-  MDB_txn* t_ = nullptr;
-  int rc_;
-};
 
 // topic value: "partitions=N\ncreated=MS\n" then "key=value\n" per explicit config.
 std::string encode_topic(const topic_meta& t) {
@@ -259,14 +231,6 @@ Result<job_record> decode_job(const std::string& name, const std::string& s) {
 
 }  // namespace
 
-struct catalog::env {
-  MDB_env* e = nullptr;
-  MDB_dbi topics = 0, groups = 0, settings = 0, checkpoints = 0, aliases = 0, jobs = 0, live = 0;
-  ~env() {
-    if (e) mdb_env_close(e);
-  }
-};
-
 catalog::catalog(std::unique_ptr<env> e) : env_(std::move(e)) {}
 catalog::~catalog() = default;
 
@@ -278,7 +242,7 @@ Result<std::unique_ptr<catalog>> catalog::open(const std::string& meta_dir, bool
   auto e = std::make_unique<env>();
   int rc = mdb_env_create(&e->e);
   if (rc) return lmdb_error("create", rc);
-  mdb_env_set_maxdbs(e->e, 8);
+  mdb_env_set_maxdbs(e->e, 16);
   mdb_env_set_mapsize(e->e, kMapSize);
   rc = mdb_env_open(e->e, meta_dir.c_str(), MDB_NOTLS, 0644);
   if (rc) return lmdb_error("open " + meta_dir, rc);
@@ -292,6 +256,7 @@ Result<std::unique_ptr<catalog>> catalog::open(const std::string& meta_dir, bool
   if ((rc = mdb_dbi_open(t.get(), "aliases", MDB_CREATE, &e->aliases))) return lmdb_error("open aliases", rc);
   if ((rc = mdb_dbi_open(t.get(), "jobs", MDB_CREATE, &e->jobs))) return lmdb_error("open jobs", rc);
   if ((rc = mdb_dbi_open(t.get(), "live_members", MDB_CREATE, &e->live))) return lmdb_error("open live_members", rc);
+  if ((rc = mdb_dbi_open(t.get(), "mirrors", MDB_CREATE, &e->mirrors))) return lmdb_error("open mirrors", rc);
   if ((rc = t.commit())) return lmdb_error("commit", rc);
   return std::unique_ptr<catalog>(new catalog(std::move(e)));
 }

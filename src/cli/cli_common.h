@@ -54,5 +54,6 @@ void add_compare(CLI::App& app, context& ctx);
 void add_job(CLI::App& app, context& ctx);
 void add_alias(CLI::App& app, context& ctx);
 void add_serve(CLI::App& app, context& ctx);
+void add_mirror(CLI::App& app, context& ctx);
 
 }  // namespace kappa::cli

@@ -9,6 +9,7 @@
 #include "adapters/progress.h"
 #include "cli/cli_common.h"
 #include "kappa/catalog.h"
+#include "kappa/mirror.h"
 #include "log/compression.h"
 #include "log/topic_name.h"
 #include "util/murmur2.h"
@@ -25,6 +26,11 @@ struct produce_opts {
 
 // Finds or (unless no_create) auto-creates a topic with default configs.
 Result<topic_meta> topic_for_write(data_dir& dd, const std::string& name, bool no_create) {
+  // A --from mirror's local topics hold what it pulled, and only that.
+  KAPPA_ASSIGN_OR_RETURN(std::string owner, mirror::owner_of_local_topic(dd, name));
+  if (!owner.empty())
+    return Status::Busy("topic " + name + " belongs to mirror " + owner +
+                           " (kappa mirror --from writes it with what it pulls); produce to another topic");
   auto t = dd.topic(name);
   if (t.ok() || !t.status().is_not_found()) return t;
   // Aliases are for readers: a writer names the topic itself.

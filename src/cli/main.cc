@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   add_job(app, ctx);
   add_alias(app, ctx);
   add_serve(app, ctx);
+  add_mirror(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
