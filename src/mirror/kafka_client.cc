@@ -16,6 +16,12 @@ const properties& producer_defaults() {
       // Records stay queued through an outage of any length: the local log
       // is the store, and a record that timed out would leave a gap.
       {"message.timeout.ms", "0"},
+      // A record the cluster refuses for good stops the producer instead of
+      // leaving a gap (librdkafka would otherwise skip it and go on): the
+      // mirror starts again from the destination's real end.
+      {"enable.gapless.guarantee", "true"},
+      // Back within a second of the cluster (the default waits up to 10 s).
+      {"reconnect.backoff.max.ms", "1000"},
       // A bounded queue (an edge box's memory), filled again from the log.
       {"queue.buffering.max.kbytes", "65536"},
       {"client.id", "kappa-mirror"},
@@ -28,10 +34,13 @@ const properties& consumer_defaults() {
       // Positions are the mirror's own (committed with the local output),
       // never the cluster's group offsets.
       {"enable.auto.commit", "false"},
+      // assign() needs a group id; the mirror never joins or commits to it.
+      {"group.id", "kappa-mirror"},
       {"enable.auto.offset.store", "false"},
       // A position the cluster no longer has is reported, not skipped
       // silently: the mirror records the lost offsets.
       {"auto.offset.reset", "error"},
+      {"reconnect.backoff.max.ms", "1000"},
       {"client.id", "kappa-mirror"},
   };
   return p;
