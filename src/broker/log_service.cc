@@ -303,6 +303,18 @@ log_service::fetched log_service::fetch(std::string_view topic, int32_t partitio
       if (st.ok() && st.value() == partition_reader::status::corrupt && f.ranges.empty()) f.error = kCorruptMessage;
       break;
     }
+    // Records missing before the first batch: retention may have passed
+    // the offset since the cached start was read (compaction also leaves
+    // such gaps). Kafka answers an offset below the log start with
+    // OFFSET_OUT_OF_RANGE, so a consumer learns what it missed.
+    if (f.ranges.empty() && br.base_offset > offset) {
+      p->log_start_read_ms = INT64_MIN / 2;
+      f.log_start_offset = cached_log_start(*p, offset);
+      if (offset < f.log_start_offset) {
+        f.error = kOffsetOutOfRange;
+        return f;
+      }
+    }
     f.bytes += br.length;
     f.ranges.push_back(std::move(br));
     if (f.bytes >= max_bytes) break;
