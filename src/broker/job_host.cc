@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "kappa/catalog.h"
+#include "kappa/mirror.h"
 #include "kappa/session_job.h"
 #include "processor/job_versions.h"
 
@@ -38,6 +39,26 @@ struct job_host::running {
   }
 };
 
+// One mirror running on its own thread.
+struct job_host::running_mirror {
+  std::string name;
+  std::thread thread;
+  std::mutex mu;
+  std::unique_ptr<mirror> m;  // once opened
+  bool stop_asked = false;
+  std::atomic<bool> finished{false};
+  Status result;
+
+  void stop() {
+    std::lock_guard<std::mutex> l(mu);
+    stop_asked = true;
+    if (m) m->stop();
+  }
+  void join() {
+    if (thread.joinable()) thread.join();
+  }
+};
+
 job_host::job_host(data_dir& dd) : dd_(dd) {}
 job_host::~job_host() { stop(); }
 
@@ -54,8 +75,11 @@ void job_host::stop() {
   cv_.notify_all();
   if (supervisor_.joinable()) supervisor_.join();
   for (auto& [name, r] : jobs_) r->stop();
+  for (auto& [name, r] : mirrors_) r->stop();
   for (auto& [name, r] : jobs_) r->join();
+  for (auto& [name, r] : mirrors_) r->join();
   jobs_.clear();
+  mirrors_.clear();
 }
 
 void job_host::supervise() {
@@ -63,6 +87,7 @@ void job_host::supervise() {
   while (!stopping_) {
     l.unlock();
     reconcile();
+    reconcile_mirrors();
     l.lock();
     cv_.wait_for(l, kLookEvery, [&] { return stopping_; });
   }
@@ -151,6 +176,64 @@ void job_host::start_version(const std::string& job, int32_t version) {
     session_job_stats s = rp->sj->stats();
     say(label + ": stopped after " + std::to_string(s.events) + " events, " + std::to_string(s.sessions) +
         " sessions emitted, " + std::to_string(s.checkpoints) + " checkpoints");
+    finish(st);
+  });
+}
+
+// Makes what runs match the catalog's mirrors: each one, once.
+void job_host::reconcile_mirrors() {
+  auto mirrors = dd_.catalog()->list_mirrors();
+  if (!mirrors.ok()) {
+    say("serve --jobs: cannot read the mirrors: " + mirrors.status().message());
+    return;
+  }
+  std::map<std::string, bool> wanted;
+  for (const auto& m : mirrors.value()) wanted[m.name] = true;
+  for (auto it = mirrors_.begin(); it != mirrors_.end();) {
+    running_mirror& r = *it->second;
+    bool keep = wanted.count(r.name) > 0;
+    if (keep && !r.finished) {
+      ++it;
+      continue;
+    }
+    if (!keep && !r.finished) say("mirror " + r.name + ": the mirror was deleted; stopping it");
+    r.stop();
+    r.join();
+    if (!r.result.ok()) {
+      std::string what = "mirror " + r.name + ": " + r.result.message();
+      if (r.result.is_busy())
+        what = "mirror " + r.name + " runs in another process (" + r.result.message() +
+               "); serve --jobs takes it over when that stops";
+      std::string& said = said_["mirror " + r.name];
+      if (said != what) say(what);
+      said = what;
+    }
+    it = mirrors_.erase(it);
+  }
+  for (const auto& m : mirrors.value())
+    if (!mirrors_.count(m.name)) start_mirror(m.name);
+}
+
+void job_host::start_mirror(const std::string& name) {
+  auto r = std::make_unique<running_mirror>();
+  r->name = name;
+  running_mirror* rp = r.get();
+  mirrors_[name] = std::move(r);
+  rp->thread = std::thread([this, rp] {
+    auto finish = [rp](Status st) {
+      rp->result = std::move(st);
+      rp->finished = true;
+    };
+    auto m = mirror::open(dd_, rp->name, true, [](const std::string& note) { say(note); });
+    if (!m.ok()) return finish(m.status());
+    {
+      std::lock_guard<std::mutex> l(rp->mu);
+      if (rp->stop_asked) return finish(Status::OK());
+      rp->m = std::move(m.value());
+    }
+    say("mirror " + rp->name + ": running, following");
+    Status st = rp->m->run();
+    say("mirror " + rp->name + ": stopped");
     finish(st);
   });
 }
