@@ -93,6 +93,17 @@ class forwarder final : public mirror {
         last_scan = now;
       }
       if (reset_asked_) {
+        // The delivery reports of the failed batch name its records.
+        rd_kafka_poll(rk_.get(), 200);
+        std::string why = !failure_.empty() ? failure_ : "a record (" + fatal_text_ + ")";
+        if (!s_.follow) {
+          result = Status::IOError("the cluster refused " + why + "; what was confirmed before it is kept (kappa mirror status " +
+                                   s_.m.name + "), and the next run starts again there");
+          break;
+        }
+        if (said_.insert("refused " + why).second)
+          say("the cluster refused " + why + "; retrying with a new producer, with backoff (mend the destination, e.g. its "
+              "max.message.bytes or ACLs)");
         KAPPA_RETURN_IF_ERROR(reset());
         continue;
       }
@@ -103,10 +114,6 @@ class forwarder final : public mirror {
       }
       KAPPA_ASSIGN_OR_RETURN(bool produced, produce_some());
       rd_kafka_poll(rk_.get(), 0);
-      if (!fatal_.ok()) {
-        result = fatal_;
-        break;
-      }
       if (steady_clock_ms() - last_commit >= kCommitEveryMs) {
         KAPPA_RETURN_IF_ERROR(commit());
         last_commit = steady_clock_ms();
@@ -197,6 +204,8 @@ class forwarder final : public mirror {
   // producer from each destination's real end, after a backoff.
   Status reset() {
     reset_asked_ = false;
+    failure_.clear();
+    fatal_text_.clear();
     pending_ = queue_full_ = false;
     close_producer();
     for (auto& t : topics_)
@@ -261,7 +270,7 @@ class forwarder final : public mirror {
       if (have <= 0) return false;
     }
     if (have < t.source.partitions)
-      return Status::Invalid("destination topic " + t.dest + " has " + std::to_string(have) + " partitions and topic " +
+      return Status::IOError("destination topic " + t.dest + " has " + std::to_string(have) + " partitions and topic " +
                              t.source.name + " has " + std::to_string(t.source.partitions) +
                              ": each partition is forwarded to the same partition, so add partitions to " + t.dest +
                              " (kafka-topics --alter --partitions " + std::to_string(t.source.partitions) + ")");
@@ -552,22 +561,15 @@ class forwarder final : public mirror {
       }
       return;
     }
-    // Refused for good (librdkafka retries what can be retried, forever).
+    // Refused for good (librdkafka retries what can be retried, forever;
+    // with the gapless guarantee the producer then stops): start again.
     std::string why = p.name + " offset " + std::to_string(offset) + " -> " + t->dest + ": " + rd_kafka_err2str(m->err);
     if (p.last_error != why) {
       p.last_error = why;
       p.dirty = true;
     }
-    if (!reset_asked_) {
-      if (!s_.follow) {
-        fatal_ = Status::IOError("the cluster refused " + why +
-                                 "; what was confirmed before it is kept (kappa mirror status " + s_.m.name + ")");
-      } else {
-        say("the cluster refused " + why + "; retrying in " + std::to_string(reset_backoff_ms_ / 1000) +
-            " s with a new producer (mend the destination, e.g. its max.message.bytes or ACLs)");
-      }
-      reset_asked_ = true;
-    }
+    if (failure_.empty()) failure_ = why;
+    reset_asked_ = true;
   }
 
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
@@ -576,7 +578,7 @@ class forwarder final : public mirror {
     if (e == RD_KAFKA_RESP_ERR__FATAL) {
       char buf[512];
       rd_kafka_fatal_error(rk, buf, sizeof buf);
-      if (f->s_.note) f->s_.note(f->s_.label + ": the producer failed (" + buf + "); starting a new one");
+      f->fatal_text_ = buf;
       f->reset_asked_ = true;
       return;
     }
@@ -646,7 +648,8 @@ class forwarder final : public mirror {
   std::string link_error_committed_;  // link_.last_error() as last committed
   bool reset_asked_ = false;
   int64_t reset_backoff_ms_ = 1000;
-  Status fatal_;
+  std::string failure_;     // the first refused record since the last reset
+  std::string fatal_text_;  // the producer's fatal error, if any
   // The rest of a batch the producer's queue had no room for.
   bool pending_ = false, queue_full_ = false;
   source_partition* pending_part_ = nullptr;
