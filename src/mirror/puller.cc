@@ -146,11 +146,15 @@ Status puller::scan() {
     if (!s_.filter.matches(t.topic) || topics_.contains(name)) continue;
     KAPPA_RETURN_IF_ERROR(add_topic(t));
   }
-  if (!scanned_ && !s_.filter.is_regex()) {
-    for (const auto& n : s_.filter.names())
-      if (!topics_.contains(n) && !incomplete_)
+  if (!scanned_) {
+    // Said once: a listed topic the cluster does not have (yet).
+    for (const auto& n : s_.filter.names()) {
+      bool listed = false;
+      for (int i = 0; i < md->topic_cnt && !listed; i++) listed = n == md->topics[i].topic;
+      if (!listed)
         say(s_.label + ": topic " + n + " is not on " + s_.m.bootstrap +
             (s_.follow ? "; it is pulled once it appears" : "; nothing to pull from it"));
+    }
   }
   scanned_ = true;
   return Status::OK();

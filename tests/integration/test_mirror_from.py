@@ -248,6 +248,46 @@ def test_regex_picks_up_new_topics_and_refusals_name_both_sides(k):
               "few partitions: exit %d %s" % (r.rc, short(r.err)))
 
 
+@skipping
+def test_unreachable_cluster_is_said_once_and_back_once(k):
+    with mock() as m:
+        b = m.bootstrap
+        m.topic("L", 1)
+        produce(b, "L", 0, ["one"])
+        k.ok("mirror", "create", "link", "--from", b, "--topics", "L", "--prefix", "home.")
+        k.ok("mirror", "create", "once", "--from", b, "--topics", "L", "--prefix", "once.")
+        err_path = os.path.join(k.root, "follow.err")
+        with open(err_path, "wb") as err:
+            p = k.spawn("mirror", "run", "link", "--follow", stderr=err)
+        said = lambda: open(err_path, "rb").read().decode()  # noqa: E731
+        try:
+            wait_for("home.L", lambda: k.run("consume", "home.L").out == b"one\n", 15)
+            m.command("down")
+            wait_for("the 'cannot reach' line", lambda: "cannot reach" in said(), 20)
+            wait_for("last_error in status", lambda: "cannot reach" in
+                     (status(k, "link")["partitions"][0]["last_error"] or ""), 5)
+            # without --follow, a run keeps trying while the cluster is down; SIGTERM ends it, exit 0
+            q = k.spawn("mirror", "run", "once")
+            time.sleep(1.5)
+            check(q.poll() is None, "mirror run exited %s while the cluster was down" % q.returncode)
+            t0 = time.monotonic()
+            rc = stop(q, signal.SIGTERM, timeout=10)
+            check(rc == 0 and time.monotonic() - t0 < 5, "SIGTERM while waiting: exit %s after %.1fs"
+                  % (rc, time.monotonic() - t0))
+            check(q.stderr.read().decode().count("cannot reach") == 1, "run without --follow")
+            m.command("up")
+            produce(b, "L", 0, ["two"])
+            wait_for("home.L after the outage", lambda: k.run("consume", "home.L").out == b"one\ntwo\n", 30)
+            wait_for("the 'reachable again' line", lambda: "reachable again" in said(), 10)
+        finally:
+            rc = stop(p, signal.SIGTERM, timeout=10)
+        check(rc == 0, "mirror run --follow: exit %s" % rc)
+        text = said()
+        check(text.count("cannot reach") == 1 and text.count("reachable again") == 1,
+              "link lines: %r" % text)
+        check(status(k, "link")["partitions"][0]["last_error"] is None, "last_error after the outage")
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
