@@ -113,15 +113,20 @@ void puller::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
 Status puller::connect() {
   KAPPA_ASSIGN_OR_RETURN(kafka_conf conf, make_conf(s_.m, consumer_defaults()));
   char err[512];
-  // librdkafka wants a group.id for a consumer's fetch machinery even when
-  // partitions are assigned by hand; nothing is ever committed under it.
-  // An end-of-partition event tells where a partition's end is even when
-  // its last offsets are not records (transaction markers, compaction).
-  for (auto [k, v] : {std::pair<const char*, std::string>{"group.id", "kappa-mirror-" + s_.m.name},
-                      {"enable.partition.eof", "true"}}) {
+  auto set = [&](const char* k, const std::string& v) -> Status {
     if (rd_kafka_conf_set(conf.get(), k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-      return Status::Invalid(std::string("librdkafka refused ") + k + ": " + err);
-  }
+      return Status::Invalid(std::string("librdkafka refused ") + k + "=" + v + ": " + err);
+    return Status::OK();
+  };
+  // librdkafka 2.0.2 refuses assign() without a group.id (_UNKNOWN_GROUP),
+  // though nothing is ever committed under it; -X group.id may name one
+  // the cluster's ACLs allow.
+  bool has_group = std::any_of(s_.m.properties.begin(), s_.m.properties.end(),
+                               [](const auto& kv) { return kv.first == "group.id"; });
+  if (!has_group) KAPPA_RETURN_IF_ERROR(set("group.id", "kappa-mirror-" + s_.m.name));
+  // The end-of-partition event says where a partition ends even when its
+  // last offsets are no records (transaction markers, compaction).
+  KAPPA_RETURN_IF_ERROR(set("enable.partition.eof", "true"));
   rd_kafka_conf_set_error_cb(conf.get(), &puller::on_error);
   rd_kafka_conf_set_opaque(conf.get(), this);
   KAPPA_ASSIGN_OR_RETURN(rk_, make_client(RD_KAFKA_CONSUMER, std::move(conf)));
