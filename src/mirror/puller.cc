@@ -96,6 +96,10 @@ class puller final : public mirror {
   bool incomplete_ = false;                                           // a matching topic could not be taken on yet
   bool reassign_ = false;                                             // positions changed outside the fetch (a reset)
   bool link_was_down_ = false;
+  // Set when a partition may have reached its target or needs a reset, so
+  // that the per-record path does not look at every partition.
+  bool maybe_done_ = true;
+  bool resets_pending_ = false;
   std::vector<record_header> headers_;        // reused for each record
   std::vector<partition_appender*> to_sync_;  // reused by checkpoint
   std::vector<mirror_progress> to_commit_;    // reused by checkpoint
@@ -324,6 +328,7 @@ Status puller::on_message(const rd_kafka_message_t& msg) {
   if (!st.ok())
     return st.with_context(where(topic, msg.partition) + " offset " + std::to_string(msg.offset) +
                            ": cannot append it locally");
+  maybe_done_ |= pr->p.next < pr->target && msg.offset + 1 >= pr->target;
   pr->p.next = msg.offset + 1;
   pr->p.next_ts = ts;
   pr->dirty = true;
@@ -340,11 +345,13 @@ void puller::on_partition_error(const rd_kafka_message_t& msg) {
     pr->p.next = std::max(pr->p.next, msg.offset);
     pr->p.source_end = std::max(pr->p.source_end, msg.offset);
     pr->dirty = true;
+    maybe_done_ = true;
     link_.up();
     return;
   }
   if (msg.err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || msg.err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
     pr->reset_pending = true;
+    resets_pending_ = true;
     return;
   }
   std::string why = error_text(msg.err);
@@ -359,6 +366,8 @@ void puller::on_partition_error(const rd_kafka_message_t& msg) {
 // are lost (retention removed them before they were pulled); above the
 // high watermark the cluster's log was cut back (a recreated topic).
 void puller::reset_positions() {
+  resets_pending_ = false;
+  maybe_done_ = true;
   for (auto& [name, t] : topics_)
     for (auto& pr : t.parts) {
       if (!pr.reset_pending) continue;
@@ -367,7 +376,8 @@ void puller::reset_positions() {
           rd_kafka_query_watermark_offsets(rk_.get(), name.c_str(), pr.partition, &low, &high, kRequestTimeoutMs);
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (is_link_error(e)) link_.down(error_text(e));
-        return;  // tried again on the next round
+        resets_pending_ = true;  // tried again on the next round
+        return;
       }
       pr.reset_pending = false;
       pr.p.source_end = high;
@@ -456,14 +466,18 @@ Status puller::run() {
     if (rescan) {
       last_scan = now;
       if (st = scan(); !st.ok()) break;
+      maybe_done_ = true;
       if (!scanned_) {
         std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));  // the link is down: try again
         continue;
       }
     }
-    reset_positions();
+    if (resets_pending_) reset_positions();
     if (reassign_ && (st = assign(), !st.ok())) break;
-    if (!s_.follow && all_done()) break;
+    if (!s_.follow && maybe_done_) {
+      maybe_done_ = false;
+      if (all_done()) break;
+    }
 
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_.get(), kPollMs);
     if (msg) {
