@@ -187,9 +187,12 @@ def test_kill_9_while_following_gives_every_record_exactly_once(k):
         rng = random.Random(7)
         restarts_cut = 0
         try:
-            for _ in range(5):
+            # A backlog first, so that the first run writes records before its first
+            # checkpoint (kCommitEveryMs): a kill then must not duplicate them.
+            wait_for("a backlog on the cluster", lambda: min(prod.seq) >= 500, 20)
+            for i in range(5):
                 p = k.spawn("mirror", "run", "edge", "--follow")
-                time.sleep(rng.uniform(0.4, 1.6))
+                time.sleep(rng.uniform(0.3, 0.7) if i == 0 else rng.uniform(0.4, 1.6))
                 p.kill()
                 _, err = p.communicate(timeout=10)
                 restarts_cut += b"removed offsets" in err
