@@ -224,7 +224,6 @@ Status puller::add_topic(const rd_kafka_metadata_topic_t& t) {
     KAPPA_ASSIGN_OR_RETURN(pr.out, s_.dd->open_appender(tr.local, p));
     auto [low, high] = marks[p];
     pr.target = s_.follow ? -1 : high;
-    pr.p.source_end = high;
     auto saved = saved_.find({tr.name, p});
     if (saved != saved_.end()) {
       KAPPA_RETURN_IF_ERROR(resume(tr, pr, saved->second));
@@ -241,6 +240,9 @@ Status puller::add_topic(const rd_kafka_metadata_topic_t& t) {
       pr.p.time_ms = wall_clock_ms();
       pr.p.source_end = high;
       fresh.push_back(pr.p);
+      if (pr.p.output_end > 0)
+        say(s_.label + ": " + partition_name(tr.local.name, p) + " already holds " + std::to_string(pr.p.output_end) +
+            " record(s); cluster offset " + std::to_string(pr.p.next) + " and on are appended after them");
     }
   }
   // The starting positions are committed before anything is appended: a
@@ -263,7 +265,8 @@ Status puller::resume(topic_run& t, partition_run& pr, const mirror_progress& sa
     return Status::Corruption(local + " ends at offset " + std::to_string(at) + ", before offset " +
                               std::to_string(saved.output_end) + " where " + s_.label +
                               "'s progress says it reached: records it pulled are gone (was the topic deleted?); "
-                              "start over with `kappa mirror delete` and create it again");
+                              "to pull again from the start, `kappa mirror delete " +
+                              s_.m.name + "`, delete " + t.local.name + " and create the mirror again");
   if (at > saved.output_end) {
     KAPPA_RETURN_IF_ERROR(pr.out->truncate_to(saved.output_end));
     say(s_.label + ": " + local + ": removed offsets " + std::to_string(saved.output_end) + ".." +
