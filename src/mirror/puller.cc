@@ -14,7 +14,9 @@
 // The consumer never joins a group and never commits to the cluster: it is
 // assigned explicit offsets. auto.offset.reset=error makes a position the
 // cluster's retention has passed an error event, which the puller turns
-// into a reported loss and a jump to the low watermark.
+// into a reported loss and a jump to the low watermark; so is a fetch that
+// jumps over offsets below the log start the cluster reports with it (a
+// jump above it is compaction's, not a loss).
 #include <algorithm>
 #include <map>
 #include <string_view>
@@ -335,6 +337,7 @@ Status puller::on_message(const rd_kafka_message_t& msg) {
   pr->p.next = msg.offset + 1;
   pr->p.next_ts = ts;
   pr->dirty = true;
+  if (!pr->p.last_error.empty()) pr->p.last_error.clear();  // records flow again
   return Status::OK();
 }
 
