@@ -180,12 +180,12 @@ Status puller::add_topic(const rd_kafka_metadata_topic_t& t) {
   tr.name = t.topic;
   std::string local = mirror::destination_of(s_.m, tr.name);
   if (Status st = validate_topic_name(local); !st.ok())
-    return Status::Invalid(s_.label + ": cluster topic " + tr.name + " cannot be pulled into local topic " + local +
+    return Status::IOError(s_.label + ": cluster topic " + tr.name + " cannot be pulled into local topic " + local +
                            " (" + st.message() + "); choose another --prefix or leave the topic out of --topics");
   auto have = s_.dd->topic(local);
   if (have.ok()) {
     if (have->partitions < t.partition_cnt)
-      return Status::Invalid(s_.label + ": local topic " + local + " has " + std::to_string(have->partitions) +
+      return Status::IOError(s_.label + ": local topic " + local + " has " + std::to_string(have->partitions) +
                              " partition(s) but cluster topic " + tr.name + " has " + std::to_string(t.partition_cnt) +
                              "; partition N is pulled into partition N, so it needs at least as many (delete it, "
                              "or create it with --partitions " +
