@@ -443,7 +443,13 @@ Status puller::checkpoint() {
   if (to_commit_.empty()) return Status::OK();
   // The local records first: what the progress says was written must be durable.
   KAPPA_RETURN_IF_ERROR(partition_appender::sync_all(to_sync_));
-  KAPPA_RETURN_IF_ERROR(s_.dd->catalog()->commit_mirror_progress(s_.m.name, to_commit_));
+  Status st = s_.dd->catalog()->commit_mirror_progress(s_.m.name, to_commit_);
+  if (st.is_not_found()) {  // `kappa mirror delete` while it ran
+    stop_ = true;
+    say(s_.label + ": the mirror was deleted; stopping");
+    return Status::OK();
+  }
+  KAPPA_RETURN_IF_ERROR(st);
   for (auto& [name, t] : topics_)
     for (auto& pr : t.parts) pr.dirty = false;
   return Status::OK();
