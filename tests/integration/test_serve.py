@@ -585,6 +585,34 @@ def test_fetch_serves_the_stored_batches_across_segments(k):
         check(s.stop() == 0, "serve did not exit 0 on SIGTERM")
 
 
+def test_fetch_below_a_moved_log_start_is_out_of_range(k):
+    """Retention passing a consumer's position while the server runs: a fetch below the
+    new log start gets OFFSET_OUT_OF_RANGE (as from Kafka), not the records after the
+    gap, so the consumer (kappa mirror --from, a client with auto.offset.reset=error)
+    learns what it missed, even right after the server last read the log start."""
+    if needs_kcat():
+        return
+    k.create("r", "--config", "segment.bytes=1024", "--config", "retention.ms=-1")
+    s = Server(k)
+    try:
+        lines = b"".join(b"%d\n" % i for i in range(300))
+        p = kcat("-b", s.addr, "-P", "-t", "r", "-X", "batch.num.messages=1", input=lines)
+        check(p.returncode == 0, "kcat -P: %s" % short(p.stderr))
+        first = kcat("-b", s.addr, "-C", "-t", "r", "-o", "0", "-c", "2", "-e").stdout
+        check(first == b"0\n1\n", "the first records: %r" % first)
+        k.ok("topic", "alter", "r", "--config", "retention.bytes=2048")
+        k.ok("maintain", "r")
+        start = int(re.search(rb"\n0 +(\d+) +300 ", k.ok("topic", "describe", "r").out).group(1))
+        check(start > 10, "retention removed nothing (log start %d)" % start)
+        got = kcat("-b", s.addr, "-C", "-t", "r", "-o", "5", "-c", "1", "-e", "-X", "auto.offset.reset=error")
+        check(b"Offset out of range" in got.stderr and got.stdout == b"",
+              "fetch at 5 below log start %d: %r %s" % (start, got.stdout, short(got.stderr)))
+        got = kcat("-b", s.addr, "-C", "-t", "r", "-o", str(start), "-c", "1", "-e")
+        check(got.stdout == b"%d\n" % start, "fetch at the log start: %r" % got.stdout)
+    finally:
+        check(s.stop() == 0, "serve did not exit 0")
+
+
 def test_fetch_from_a_file_cut_short_closes_the_connection(k):
     """A fetch response sent from a segment file that shrinks under it (what a torn-tail
     repair does) cannot be finished: the connection closes with a line naming the file,
