@@ -38,8 +38,12 @@ Status mirror::check(const mirror_record& m) {
   // enable.idempotence with acks=1 show only there).
   KAPPA_ASSIGN_OR_RETURN(kafka_conf conf, make_conf(m, m.to ? producer_defaults() : consumer_defaults()));
   rd_kafka_conf_set(conf.get(), "group.id", "kappa-mirror-check", nullptr, 0);
-  KAPPA_RETURN_IF_ERROR(make_client(m.to ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, std::move(conf)).status());
-  return Status::OK();
+  Status st = make_client(m.to ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, std::move(conf)).status();
+  if (!st.ok() && st.message().find("idempotence") != std::string::npos)
+    return Status::Invalid(st.message() +
+                           " (a --to mirror's producer is idempotent, for exactly once; -X enable.idempotence=false "
+                           "allows this, at the cost of records repeated after retries)");
+  return st;
 }
 
 std::string mirror::destination_of(const mirror_record& m, const std::string& topic) { return m.prefix + topic; }
