@@ -1,5 +1,7 @@
 #include "mirror/kafka_client.h"
 
+#include <algorithm>
+
 namespace kappa::mirror_detail {
 
 namespace {
@@ -57,11 +59,19 @@ Result<kafka_conf> make_conf(const mirror_record& m, const properties& defaults)
   };
   KAPPA_RETURN_IF_ERROR(set("bootstrap.servers", m.bootstrap, false));
   for (const auto& [k, v] : defaults) KAPPA_RETURN_IF_ERROR(set(k, v, false));
-  bool debug = false;
+  bool debug = false, no_idempotence = false, gapless_set = false;
   for (const auto& [k, v] : m.properties) {
     KAPPA_RETURN_IF_ERROR(set(k, v, true));
     debug |= k == "debug";
+    no_idempotence |= k == "enable.idempotence" && v == "false";
+    gapless_set |= k == "enable.gapless.guarantee";
   }
+  // The gapless guarantee is the idempotent producer's: a user who turns
+  // idempotence off turns it off too, unless they say otherwise.
+  bool gapless_default = std::any_of(defaults.begin(), defaults.end(),
+                                     [](const auto& kv) { return kv.first == "enable.gapless.guarantee"; });
+  if (no_idempotence && !gapless_set && gapless_default)
+    KAPPA_RETURN_IF_ERROR(set("enable.gapless.guarantee", "false", false));
   if (!debug) rd_kafka_conf_set_log_cb(conf.get(), quiet_log);
   return conf;
 }
