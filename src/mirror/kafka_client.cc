@@ -115,6 +115,7 @@ void link_reporter::down(const std::string& why) {
 }
 
 void link_reporter::up() {
+  if (!down_.load(std::memory_order_relaxed)) return;
   std::string say;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -126,10 +127,7 @@ void link_reporter::up() {
   if (note_) note_(say);
 }
 
-bool link_reporter::is_down() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return down_;
-}
+bool link_reporter::is_down() const { return down_.load(std::memory_order_relaxed); }
 
 std::string link_reporter::last_error() const {
   std::lock_guard<std::mutex> l(mu_);

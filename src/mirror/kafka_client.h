@@ -5,6 +5,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -61,7 +62,7 @@ class link_reporter {
   std::string who_, bootstrap_;
   std::function<void(const std::string&)> note_;
   mutable std::mutex mu_;
-  bool down_ = false;
+  std::atomic<bool> down_{false};  // read without the lock: up() runs per delivered record
   std::string why_;
 };
 
