@@ -19,6 +19,7 @@
 // jump above it is compaction's, not a loss).
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -102,6 +103,7 @@ class puller final : public mirror {
   // that the per-record path does not look at every partition.
   bool maybe_done_ = true;
   bool resets_pending_ = false;
+  std::set<std::string> grown_;               // cluster topics said to have gained partitions
   std::vector<record_header> headers_;        // reused for each record
   std::vector<partition_appender*> to_sync_;  // reused by checkpoint
   std::vector<mirror_progress> to_commit_;    // reused by checkpoint
@@ -154,7 +156,18 @@ Status puller::scan() {
     std::string_view name = t.topic;
     // Internal topics (__consumer_offsets) only when listed by name.
     if (s_.filter.is_regex() && name.starts_with("__")) continue;
-    if (!s_.filter.matches(t.topic) || topics_.contains(name)) continue;
+    if (!s_.filter.matches(t.topic)) continue;
+    if (auto known = topics_.find(name); known != topics_.end()) {
+      // Partitions added to the cluster topic: a kappa topic cannot grow, so
+      // they are not pulled; said once.
+      if (t.partition_cnt > static_cast<int>(known->second.parts.size()) && grown_.insert(known->first).second)
+        say(s_.label + ": cluster topic " + known->first + " now has " + std::to_string(t.partition_cnt) +
+            " partitions and local topic " + known->second.local.name + " " +
+            std::to_string(known->second.parts.size()) +
+            ": the new partitions are not pulled (a kappa topic cannot gain partitions; to pull them, delete the "
+            "mirror and " + known->second.local.name + " and create them again)");
+      continue;
+    }
     KAPPA_RETURN_IF_ERROR(add_topic(t));
   }
   if (!scanned_) {
