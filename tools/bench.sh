@@ -7,20 +7,25 @@
 #   benchmarks/serve_bench.py    `kappa serve` with kcat and a librdkafka producer
 #                                against librdkafka's in-memory mock broker
 #                                (build/tests/clients/mock_cluster)
+#   benchmarks/mirror_bench.py   `kappa mirror --to/--from` against kcat -P/-C doing
+#                                the same transfer, both against that mock broker
 #
 #   tools/bench.sh [log_bench.py options...] [--compact compact_bench.py options...]
-#                  [--serve serve_bench.py options...]
-#                                  all three, in that order; e.g.
+#                  [--serve serve_bench.py options...] [--mirror mirror_bench.py options...]
+#                                  all four, in that order; e.g.
 #                                  --repeat 5 --io posix --compact --repeat 3
 #   tools/bench.sh --log-only [log_bench.py options...]       (the old behaviour)
 #   tools/bench.sh --compact-only [compact_bench.py options...]
 #                                  e.g. --records 1000000 --keys 10000 --keep
 #   tools/bench.sh --serve-only [serve_bench.py options...]
 #                                  e.g. --records 500000 --repeat 1
+#   tools/bench.sh --mirror-only [mirror_bench.py options...]
+#                                  e.g. --records 500000 --repeat 3
 #
-# Options before --compact / --serve go to log_bench.py only, options after
-# --compact to compact_bench.py only (up to a --serve), options after --serve
-# to serve_bench.py only. When all run, the exit status is the first non-zero
+# Options before --compact / --serve / --mirror go to log_bench.py only, options
+# after --compact to compact_bench.py only (up to a --serve or --mirror), options
+# after --serve to serve_bench.py only (up to a --mirror), options after --mirror
+# to mirror_bench.py only. When all run, the exit status is the first non-zero
 # one (each benchmark still runs); the reports go to stdout, the build and
 # progress to stderr.
 #
@@ -50,31 +55,39 @@ case "${1:-}" in
     --log-only) mode=log; shift ;;
     --compact-only) mode=compact; shift ;;
     --serve-only) mode=serve; shift ;;
+    --mirror-only) mode=mirror; shift ;;
 esac
 log_args=()
 compact_args=()
 serve_args=()
+mirror_args=()
 if [ "$mode" = compact ]; then
     compact_args=("$@")
 elif [ "$mode" = serve ]; then
     serve_args=("$@")
+elif [ "$mode" = mirror ]; then
+    mirror_args=("$@")
 else
     target=log
     for a in "$@"; do
-        if [ "$target" != serve ] && [ "$a" = "--compact" ]; then
+        if [ "$target" != mirror ] && [ "$a" = "--mirror" ]; then
+            target=mirror
+        elif [ "$target" != serve ] && [ "$target" != mirror ] && [ "$a" = "--compact" ]; then
             target=compact
-        elif [ "$a" = "--serve" ] && [ "$target" != serve ]; then
+        elif [ "$a" = "--serve" ] && [ "$target" != serve ] && [ "$target" != mirror ]; then
             target=serve
         elif [ "$target" = log ]; then
             log_args+=("$a")
         elif [ "$target" = compact ]; then
             compact_args+=("$a")
-        else
+        elif [ "$target" = serve ]; then
             serve_args+=("$a")
+        else
+            mirror_args+=("$a")
         fi
     done
     if [ "$target" != log ] && [ "$mode" = log ]; then
-        echo "bench.sh: --compact/--serve options given with --log-only" >&2
+        echo "bench.sh: --compact/--serve/--mirror options given with --log-only" >&2
         exit 2
     fi
 fi
@@ -108,14 +121,23 @@ if [ "$mode" = compact ]; then
     mapfile -d '' args < <(with_kappa "${compact_args[@]}")
     exec python3 benchmarks/compact_bench.py "${args[@]}"
 fi
-# serve_bench.py also needs the mock broker of the client tests from the same build.
+# serve_bench.py and mirror_bench.py also need the mock broker of the client tests
+# from the same build.
 serve_mock=()
 if [ "$build" != "build" ] && [[ " ${serve_args[*]} " != *" --mock-cluster"* ]]; then
     serve_mock=(--mock-cluster "$build/tests/clients/mock_cluster")
 fi
+mirror_mock=()
+if [ "$build" != "build" ] && [[ " ${mirror_args[*]} " != *" --mock-cluster"* ]]; then
+    mirror_mock=(--mock-cluster "$build/tests/clients/mock_cluster")
+fi
 if [ "$mode" = serve ]; then
     mapfile -d '' args < <(with_kappa "${serve_mock[@]}" "${serve_args[@]}")
     exec python3 benchmarks/serve_bench.py "${args[@]}"
+fi
+if [ "$mode" = mirror ]; then
+    mapfile -d '' args < <(with_kappa "${mirror_mock[@]}" "${mirror_args[@]}")
+    exec python3 benchmarks/mirror_bench.py "${args[@]}"
 fi
 
 status=0
@@ -124,4 +146,6 @@ echo
 run_bench benchmarks/compact_bench.py "${compact_args[@]}" || { rc=$?; [ "$status" = 0 ] && status=$rc; }
 echo
 run_bench benchmarks/serve_bench.py "${serve_mock[@]}" "${serve_args[@]}" || { rc=$?; [ "$status" = 0 ] && status=$rc; }
+echo
+run_bench benchmarks/mirror_bench.py "${mirror_mock[@]}" "${mirror_args[@]}" || { rc=$?; [ "$status" = 0 ] && status=$rc; }
 exit "$status"

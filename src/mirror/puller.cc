@@ -132,6 +132,15 @@ Status puller::connect() {
   bool has_group = std::any_of(s_.m.properties.begin(), s_.m.properties.end(),
                                [](const auto& kv) { return kv.first == "group.id"; });
   if (!has_group) KAPPA_RETURN_IF_ERROR(set("group.id", "kappa-mirror-" + s_.m.name));
+  // assign() forwards every partition's fetch queue to the one consumer
+  // queue, and librdkafka 2.0.2 compares that queue's length with
+  // queued.min.messages (default 100000) for each partition: past it no
+  // partition is fetched until the broker thread looks again, up to a second
+  // later, so a pull of many partitions got about 100000 records a second.
+  // queued.max.messages.kbytes (64 MiB by default) still bounds the prefetch.
+  bool has_min = std::any_of(s_.m.properties.begin(), s_.m.properties.end(),
+                             [](const auto& kv) { return kv.first == "queued.min.messages"; });
+  if (!has_min) KAPPA_RETURN_IF_ERROR(set("queued.min.messages", "10000000"));
   // The end-of-partition event says where a partition ends even when its
   // last offsets are no records (transaction markers, compaction).
   KAPPA_RETURN_IF_ERROR(set("enable.partition.eof", "true"));
