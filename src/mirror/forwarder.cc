@@ -14,9 +14,6 @@
 // fatal producer error, reset the producer: it is destroyed, and after a
 // backoff a new one starts again from each destination's real end.
 #include <librdkafka/rdkafka.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include <algorithm>
 #include <charconv>
@@ -74,17 +71,6 @@ class forwarder final : public mirror {
   ~forwarder() override { close_producer(); }
 
   Status run() override {
-#ifdef __GLIBC__
-    // Each forwarded record costs librdkafka four small allocations of four
-    // sizes (the message, its header list, the list's array, the
-    // kMirrorOffsetHeader header), freed a batch at a time by the delivery
-    // reports. With glibc's fastbins that churn spends much of the
-    // forwarder's CPU in _int_malloc and malloc_consolidate; without them
-    // (M_MXFAST 0: freed small chunks coalesce at once) a forward of 2M
-    // records took about 30 % less CPU (benchmarks/mirror_bench.py). The
-    // setting is process-wide: kappa serve --jobs gets it too.
-    mallopt(M_MXFAST, 0);
-#endif
     KAPPA_ASSIGN_OR_RETURN(auto progress, s_.dd->catalog()->mirror_progress_of(s_.m.name));
     for (auto& p : progress) progress_[{p.topic, p.partition}] = std::move(p);
     KAPPA_RETURN_IF_ERROR(scan_topics());
