@@ -113,9 +113,14 @@ def check_same(k, topic, partition, dest_recs, what):
             counts[r] = counts.get(r, 0) + 1
         repeated = sum(1 for v in counts.values() if v > 1)
         missing = len(set(want) - set(got))
+        # Both sides, raw, for a look (kept with KAPPA_TEST_KEEP=1).
+        path = os.path.join(k.root, "mismatch-%s-%d.txt" % (topic, partition))
+        with open(path, "wb") as f:
+            f.write(b"destination:\n" + b"".join(SEP.encode().join(r) + b"\n" for r in dest_recs))
+            f.write(b"source:\n" + b"".join(SEP.encode().join(r) + b"\n" for r in want))
         raise TestFailure("%s: %s partition %d: destination has %d records, source %d "
-                          "(%d repeated, %d missing)"
-                          % (what, topic, partition, len(got), len(want), repeated, missing))
+                          "(%d repeated, %d missing; both in %s)"
+                          % (what, topic, partition, len(got), len(want), repeated, missing, path))
 
 
 def describe(k, topic):
@@ -138,8 +143,10 @@ def wait_caught_up(k, name, timeout=60):
 
 
 def produce_clicks(k, topic, n, seed):
+    """Keyed clicks, stamped now: their own timestamps are from 2023, and a topic's
+    default retention (7 days) would remove them from the source while the test runs."""
     lines = gen_clicks(n, "--seed", seed)
-    k.produce(topic, lines, "--key-field", "user_id", "--timestamp-field", "timestamp_ms")
+    k.produce(topic, lines, "--key-field", "user_id")
     return lines
 
 
