@@ -112,7 +112,7 @@ class KappaServe:
                 break
             time.sleep(0.02)
         self.err.seek(0)
-        raise RunError("kappa serve did not start: %s" % self.err.read()[-500:].decode("replace"))
+        raise RunError("kappa serve did not start: %s" % self.err.read()[-500:].decode(errors="replace"))
 
     @property
     def pid(self):
@@ -189,7 +189,7 @@ def timed(argv, stdin_path=None, timeout=600):
             stdin.close()
     if p.returncode != 0:
         raise RunError("`%s` exited %d: %s" % (" ".join(argv), p.returncode,
-                                                p.stderr[-500:].decode("replace")))
+                                                p.stderr[-500:].decode(errors="replace")))
     return dt, p.stdout
 
 
@@ -364,7 +364,7 @@ def latency(py, broker, topic, rate, seconds):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=seconds + 120)
     if p.returncode != 0:
         raise RunError("%s: latency probe exited %d: %s" % (broker.name, p.returncode,
-                                                             p.stderr[-800:].decode("replace")))
+                                                             p.stderr[-800:].decode(errors="replace")))
     r = json.loads(p.stdout.decode().strip().splitlines()[-1])
     if r["delivered"] != r["sent"]:
         raise RunError("%s: latency probe: %d of %d delivered (%s)" % (
