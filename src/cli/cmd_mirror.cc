@@ -1,12 +1,11 @@
 // kappa mirror: forward local topics to a Kafka cluster (--to), or pull a
 // cluster's topics into local ones (--from), exactly once (SPEC section 9).
 // The work is kappa::mirror (src/mirror); this is its command line.
+#include <csignal>
+#include <cstdio>  // first: it defines __GLIBC__
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-
-#include <csignal>
-#include <cstdio>
 
 #include "cli/cli_common.h"
 #include "kappa/catalog.h"
