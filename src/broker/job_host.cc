@@ -182,6 +182,7 @@ void job_host::start_version(const std::string& job, int32_t version) {
 
 // Makes what runs match the catalog's mirrors: each one, once.
 void job_host::reconcile_mirrors() {
+  if (!dd_.catalog()) return;
   auto mirrors = dd_.catalog()->list_mirrors();
   if (!mirrors.ok()) {
     say("serve --jobs: cannot read the mirrors: " + mirrors.status().message());
