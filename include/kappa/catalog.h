@@ -57,6 +57,10 @@ struct partition_checkpoint {
   uint64_t full_bytes = 0;   // bytes of the full snapshot that starts the chain
   int64_t run_started_ms = 0;  // when the run that committed it began
   uint64_t run_events = 0;     // input records that run has processed
+  // --idle-timeout's memory (INT64_MIN: none): the last input record's
+  // timestamp and the watermark right after it.
+  int64_t last_record_timestamp = INT64_MIN;
+  int64_t record_watermark = INT64_MIN;
 };
 
 // A job's definition as its first checkpoint recorded it: the input topic

@@ -44,6 +44,10 @@ struct session_job_options {
   int64_t gap_ms = 0;                                // > 0
   int64_t max_out_of_orderness_ms = 0;
   int64_t allowed_lateness_ms = 0;
+  // --idle-timeout (0: off): a partition whose input goes quiet for longer
+  // has its watermark advanced by the quiet time, measured by record
+  // timestamps (SPEC section 5), so its last sessions close.
+  int64_t idle_timeout_ms = 0;
   bool from_latest = false;  // where a job without a checkpoint starts
   bool follow = false;       // keep processing what is appended
   bool until_caught_up = false;  // with follow: stop once every partition has reached the log end

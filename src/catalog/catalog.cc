@@ -69,23 +69,27 @@ std::string checkpoint_key(const std::string& job, char kind, int32_t partition 
   return k;
 }
 
-// 16 fields; a catalog written before run_started_ms and run_events holds 14.
-constexpr size_t kCheckpointFields = 16, kOldCheckpointFields = 14;
+// 18 fields; a catalog written before last_record_timestamp and
+// record_watermark holds 16, one before run_started_ms and run_events 14.
+constexpr size_t kCheckpointFields = 18;
 
 std::string encode_checkpoint(const partition_checkpoint& cp) {
   const uint64_t f[kCheckpointFields] = {static_cast<uint64_t>(cp.input_next), static_cast<uint64_t>(cp.watermark),
                                          static_cast<uint64_t>(cp.output_end), static_cast<uint64_t>(cp.late_end),
                                          cp.events, cp.sessions, cp.late, cp.malformed, cp.open_sessions,
                                          cp.checkpoints, static_cast<uint64_t>(cp.time_ms), cp.state_bytes,
-                                         cp.full_bytes, 0, static_cast<uint64_t>(cp.run_started_ms), cp.run_events};
+                                         cp.full_bytes, 0, static_cast<uint64_t>(cp.run_started_ms), cp.run_events,
+                                         static_cast<uint64_t>(cp.last_record_timestamp),
+                                         static_cast<uint64_t>(cp.record_watermark)};
   std::string s(kCheckpointFields * 8, '\0');
   for (size_t i = 0; i < kCheckpointFields; i++) be::store64(s.data() + i * 8, f[i]);
   return s;
 }
 
 bool decode_checkpoint(int32_t partition, const MDB_val& v, partition_checkpoint* cp) {
-  if (v.mv_size != kCheckpointFields * 8 && v.mv_size != kOldCheckpointFields * 8) return false;
+  if (v.mv_size != 18 * 8 && v.mv_size != 16 * 8 && v.mv_size != 14 * 8) return false;
   uint64_t f[kCheckpointFields] = {};
+  f[16] = f[17] = static_cast<uint64_t>(INT64_MIN);
   for (size_t i = 0; i < v.mv_size / 8; i++) f[i] = be::load64(static_cast<const char*>(v.mv_data) + i * 8);
   *cp = partition_checkpoint{partition,
                              static_cast<int64_t>(f[0]),
@@ -102,7 +106,9 @@ bool decode_checkpoint(int32_t partition, const MDB_val& v, partition_checkpoint
                              f[11],
                              f[12],
                              static_cast<int64_t>(f[14]),
-                             f[15]};
+                             f[15],
+                             static_cast<int64_t>(f[16]),
+                             static_cast<int64_t>(f[17])};
   return true;
 }
 

@@ -289,7 +289,8 @@ int status(job_opts& o, context& ctx) {
              ",\"watermark\":" + (p.checkpointed && p.watermark != INT64_MIN ? std::to_string(p.watermark) : "null") +
              ",\"open_sessions\":" + std::to_string(p.open_sessions) +
              ",\"last_checkpoint_timestamp\":" + (p.checkpointed ? std::to_string(p.checkpoint_ms) : "null") +
-             ",\"events_per_second\":" + eps + "}";
+             ",\"events_per_second\":" + eps + ",\"idle\":" + (p.idle_since != INT64_MIN ? "true" : "false") +
+             ",\"idle_since\":" + (p.idle_since != INT64_MIN ? std::to_string(p.idle_since) : "null") + "}";
       }
       s += "]}";
     }
@@ -314,6 +315,10 @@ int status(job_opts& o, context& ctx) {
                   p.checkpointed ? std::to_string(p.committed).c_str() : "-", p.log_end, p.lag,
                   p.checkpointed ? event_time(p.watermark).c_str() : "-", p.open_sessions,
                   p.checkpointed ? event_time(p.checkpoint_ms).c_str() : "never", p.events_per_s);
+    for (const auto& p : vs.parts)
+      if (p.idle_since != INT64_MIN)
+        std::printf("  partition %d idle since %s (no input record for longer than --idle-timeout)\n", p.partition,
+                    event_time(p.idle_since).c_str());
   }
   return failed ? kExitRuntime : kExitOk;
 }

@@ -1,5 +1,6 @@
 // kappa sessionize: event-time session windows from one topic into another,
 // exactly once (kappa/session_job.h), or from stdin to stdout as a filter.
+#include <chrono>
 #include <cstdio>
 
 #include "adapters/line_reader.h"
@@ -8,6 +9,7 @@
 #include "cli/session_run.h"
 #include "kappa/session_job.h"
 #include "processor/session_task.h"
+#include "util/clock.h"
 #include "util/duration.h"
 
 namespace kappa::cli {
@@ -17,7 +19,8 @@ namespace {
 // --from as text until they are checked.
 struct sessionize_opts {
   session_job_options job;
-  std::string gap, max_out_of_orderness = "0", allowed_lateness = "0", from = "earliest", checkpoint_interval = "1s";
+  std::string gap, max_out_of_orderness = "0", allowed_lateness = "0", from = "earliest", checkpoint_interval = "1s",
+      idle_timeout = "0";
 };
 
 std::string summary(const session_task_stats& s) {
@@ -26,8 +29,13 @@ std::string summary(const session_task_stats& s) {
 }
 
 // --input - --output -: stdin lines to session values on stdout, with one
-// partition's semantics; the end of stdin fires every open session.
+// partition's semantics; the end of stdin fires every open session. Lines
+// have no record timestamps: with --idle-timeout, a line's is the time it
+// was read, and stdin quiet for longer than that fires what is due.
 int filter(const session_task_options& to) {
+  using clock = line_reader::clock;
+  constexpr auto kLook = std::chrono::milliseconds(200);  // how often quiet stdin is looked at
+  bool idle = to.idle_timeout > 0;
   output_buffer out(1);
   line_reader in(0, 64u << 20);
   uint64_t malformed_noted = 0;
@@ -43,7 +51,11 @@ int filter(const session_task_options& to) {
           note("line " + std::to_string(in.line_number()) + ": malformed event (" + *why + "), counted and skipped");
       });
   for (;;) {
-    auto r = in.next(&line);
+    auto r = idle ? in.next(&line, clock::now() + kLook) : in.next(&line);
+    if (r == line_reader::result::timeout) {
+      if (task.advance_idle(wall_clock_ms()) && !out.flush()) break;
+      continue;
+    }
     if (r == line_reader::result::eof) break;
     if (r == line_reader::result::error) return fail(Status::FromErrno("reading stdin", in.error()));
     if (r == line_reader::result::too_long) {
@@ -51,7 +63,10 @@ int filter(const session_task_options& to) {
       continue;
     }
     if (line.empty()) continue;
+    int64_t read_at = idle ? wall_clock_ms() : 0;
+    task.before_record(read_at);
     task.feed(line);
+    task.after_record(read_at);
     if (out.failed()) break;
     // No checkpoints here: forget, now and then, the keys whose sessions
     // are all gone (a checkpoint would), so an endless stream of new keys
@@ -75,7 +90,8 @@ int sessionize(const sessionize_opts& o, context& ctx) {
   for (const auto& d : {duration_opt{o.gap, "--gap", &jo.gap_ms},
                         duration_opt{o.max_out_of_orderness, "--max-out-of-orderness", &jo.max_out_of_orderness_ms},
                         duration_opt{o.allowed_lateness, "--allowed-lateness", &jo.allowed_lateness_ms},
-                        duration_opt{o.checkpoint_interval, "--checkpoint-interval", &jo.checkpoint_interval_ms}}) {
+                        duration_opt{o.checkpoint_interval, "--checkpoint-interval", &jo.checkpoint_interval_ms},
+                        duration_opt{o.idle_timeout, "--idle-timeout", &jo.idle_timeout_ms}}) {
     auto v = parse_duration(d.text, d.name);
     if (!v.ok()) return fail(v.status());
     *d.out = v.value();
@@ -104,6 +120,7 @@ int sessionize(const sessionize_opts& o, context& ctx) {
     to.gap = jo.gap_ms;
     to.max_out_of_orderness = jo.max_out_of_orderness_ms;
     to.allowed_lateness = jo.allowed_lateness_ms;
+    to.idle_timeout = jo.idle_timeout_ms;
     return filter(to);
   }
 
@@ -135,6 +152,9 @@ void add_sessionize(CLI::App& app, context& ctx) {
                   "topic for late events and malformed ones (with a kappa.error header saying why)");
   cmd->add_option("--watermark-field", o.job.watermark_field,
                   "a record with this field is a punctuation: it sets the watermark, and is not an event");
+  cmd->add_option("--idle-timeout", o.idle_timeout,
+                  "a partition quiet for longer than this (by its records' timestamps) has its watermark advanced "
+                  "by the excess, so its last sessions close; 0 (default) turns it off");
   cmd->add_option("--from", o.from, "where a new job starts: earliest or latest");
   cmd->add_option("--group", o.job.group, "job name for offsets and checkpoint (default: sessionize:<output>)");
   cmd->add_flag("--follow", o.job.follow, "keep processing records as they are appended (stop with SIGTERM/SIGINT)");

@@ -18,6 +18,10 @@ const std::vector<job_option_def>& job_option_defs() {
       {"count-by", "count each session's events by the values of this field", false, ""},
       {"sum-field", "sum this numeric field per session", false, ""},
       {"watermark-field", "a record with this field is a punctuation: it sets the watermark", false, ""},
+      {"idle-timeout",
+       "a partition quiet for longer (by its records' timestamps) has its watermark advanced by the excess, so its "
+       "last sessions close (0: off)",
+       false, "0"},
       {"late-output", "base name of the late and malformed records' topic: version N writes LATE.vN", false, ""},
       {"from", "where version 1 starts: earliest or latest (a reprocessed version always replays from earliest)", false,
        "earliest"},
@@ -30,7 +34,8 @@ const std::vector<job_option_def>& job_option_defs() {
 namespace {
 
 bool is_duration(const std::string& name) {
-  return name == "gap" || name == "max-out-of-orderness" || name == "allowed-lateness" || name == "checkpoint-interval";
+  return name == "gap" || name == "max-out-of-orderness" || name == "allowed-lateness" ||
+         name == "checkpoint-interval" || name == "idle-timeout";
 }
 
 }  // namespace
@@ -116,6 +121,7 @@ Result<session_job_options> job_options_from(const std::string& text) {
       if (k == "max-out-of-orderness") o.max_out_of_orderness_ms = ms;
       if (k == "allowed-lateness") o.allowed_lateness_ms = ms;
       if (k == "checkpoint-interval") o.checkpoint_interval_ms = ms;
+      if (k == "idle-timeout") o.idle_timeout_ms = ms;
     } else if (k == "input") {
       o.input = v;
     } else if (k == "key-field") {

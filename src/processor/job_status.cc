@@ -4,6 +4,7 @@
 
 #include "kappa/log.h"
 #include "processor/job_versions.h"
+#include "util/clock.h"
 
 namespace kappa {
 
@@ -20,6 +21,7 @@ Result<version_status> status_of(data_dir& dd, const job_record& j, const job_ve
   KAPPA_ASSIGN_OR_RETURN(topic_meta input, def.ok() ? dd.topic(def->input) : dd.resolve_topic(o.input));
   vs.input = input.name;
   KAPPA_ASSIGN_OR_RETURN(auto cps, dd.catalog()->checkpoints(o.group));
+  int64_t now = wall_clock_ms();
   for (int32_t p = 0; p < input.partitions; p++) {
     partition_status ps;
     ps.partition = p;
@@ -35,6 +37,9 @@ Result<version_status> status_of(data_dir& dd, const job_record& j, const job_ve
       ps.watermark = cp.watermark;
       ps.open_sessions = cp.open_sessions;
       ps.checkpoint_ms = cp.time_ms;
+      if (o.idle_timeout_ms > 0 && ps.lag == 0 && cp.last_record_timestamp != INT64_MIN &&
+          cp.last_record_timestamp < now - o.idle_timeout_ms)
+        ps.idle_since = cp.last_record_timestamp + o.idle_timeout_ms;
       if (cp.time_ms > cp.run_started_ms && cp.run_started_ms > 0)
         ps.events_per_s =
             static_cast<double>(cp.run_events) * 1000.0 / static_cast<double>(cp.time_ms - cp.run_started_ms);

@@ -19,6 +19,9 @@ struct partition_status {
   int64_t committed = -1, log_end = 0, lag = 0, watermark = INT64_MIN, checkpoint_ms = 0;
   uint64_t open_sessions = 0;
   double events_per_s = 0;
+  // With --idle-timeout: since when the partition has been idle (its last
+  // record's timestamp + the timeout, passed with nothing after it), else INT64_MIN.
+  int64_t idle_since = INT64_MIN;
 };
 
 struct version_status {

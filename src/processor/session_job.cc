@@ -89,6 +89,7 @@ struct session_job::impl {
   void reject(partition_run& s, const std::string* why);
   Status checkpoint(partition_run& s);
   Status step(partition_run& s, bool* progressed);
+  Status advance_idle(partition_run& s);
   void publish(partition_run& s);
   Status work(const std::vector<partition_run*>& mine);
   // Worker threads: --threads, or one per core.
@@ -125,6 +126,7 @@ std::string options_text(const session_job_options& o) {
   add("count-by", o.count_by);
   add("sum-field", o.sum_field);
   add("watermark-field", o.watermark_field);
+  if (o.idle_timeout_ms > 0) add("idle-timeout", format_duration(o.idle_timeout_ms));
   return s;
 }
 
@@ -185,6 +187,7 @@ Status session_job::validate(const session_job_options& o) {
   if (o.gap_ms <= 0) return Status::Invalid("--gap must be greater than 0 (Flink's session gap)");
   if (o.max_out_of_orderness_ms < 0 || o.allowed_lateness_ms < 0)
     return Status::Invalid("--max-out-of-orderness and --allowed-lateness must not be negative");
+  if (o.idle_timeout_ms < 0) return Status::Invalid("--idle-timeout must not be negative (0 turns it off)");
   if (o.key_field.empty() || o.time_field.empty()) return Status::Invalid("--key-field and --time-field are required");
   if (o.checkpoint_interval_ms <= 0) return Status::Invalid("--checkpoint-interval must be greater than 0");
   for (const auto* t : {&o.input, &o.output})
@@ -319,6 +322,7 @@ Status session_job::impl::restore(partition_run& s) {
   to.gap = o.gap_ms;
   to.max_out_of_orderness = o.max_out_of_orderness_ms;
   to.allowed_lateness = o.allowed_lateness_ms;
+  to.idle_timeout = o.idle_timeout_ms;
   partition_run* sp = &s;
   s.task = std::make_unique<session_task>(
       to,
@@ -349,6 +353,7 @@ Status session_job::impl::restore(partition_run& s) {
     // Back to the checkpoint: the window state and watermark it recorded,
     // and outputs cut back to their checkpointed ends.
     s.task->restore_watermark(s.cp.watermark);
+    s.task->restore_idle(s.cp.last_record_timestamp, s.cp.record_watermark);
     session_windows& ws = s.task->windows();
     std::vector<std::string> blobs;
     KAPPA_RETURN_IF_ERROR(dd->catalog()->scan_state(group, p, [&](std::string_view b) {
@@ -415,6 +420,8 @@ partition_checkpoint session_job::impl::current(const partition_run& s) const {
   partition_checkpoint cp = s.cp;
   cp.input_next = s.next;
   cp.watermark = s.task->watermark();
+  cp.last_record_timestamp = s.task->idle().last_timestamp();
+  cp.record_watermark = s.task->idle().watermark_after_last();
   cp.output_end = s.out->next_offset();
   cp.late_end = s.late ? s.late->next_offset() : -1;
   cp.events = s.base.events + st.events;
@@ -473,6 +480,22 @@ Status session_job::impl::checkpoint(partition_run& s) {
   return Status::OK();
 }
 
+// --idle-timeout at the end of the input as it stands (every record of the
+// log read): the rule with the wall clock as the next record's time. What
+// fires is checkpointed like any output; a watermark that only moved is not
+// (a restart recomputes it from the last record), so a quiet job does not
+// commit every time it looks.
+Status session_job::impl::advance_idle(partition_run& s) {
+  if (!s.task->idle().enabled() || s.next < s.known_end) return Status::OK();
+  uint64_t sessions = s.task->stats().sessions;
+  size_t open = s.task->windows().open_windows();
+  s.current = nullptr;
+  if (!s.task->advance_idle(wall_clock_ms())) return Status::OK();
+  KAPPA_RETURN_IF_ERROR(s.error);
+  if (s.task->stats().sessions != sessions || s.task->windows().open_windows() != open) s.dirty = true;
+  return Status::OK();
+}
+
 // Feeds one batch of input records. *progressed is set when records were
 // read (or damage was reported).
 Status session_job::impl::step(partition_run& s, bool* progressed) {
@@ -521,10 +544,12 @@ Status session_job::impl::step(partition_run& s, bool* progressed) {
     if (i + kStateAhead < n && !recs[i + kStateAhead].value.is_null())
       s.task->prefetch_state(recs[i + kStateAhead].value.view());
     s.current = &rec;
+    s.task->before_record(rec.timestamp);
     if (rec.value.is_null())
       s.task->feed_null();
     else
       s.task->feed_hinted(rec.value.view());
+    s.task->after_record(rec.timestamp);
     s.next = rec.offset + 1;
     if (!s.error.ok()) return s.error;
   }
@@ -559,8 +584,9 @@ Status session_job::impl::work(const std::vector<partition_run*>& mine) {
       // lag, and sleep until something is appended.
       bool caught_up = true;
       for (auto* s : mine) {
-        if (s->dirty) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
         if (auto end = s->reader->log_end_offset(); end.ok()) s->known_end = end.value();
+        KAPPA_RETURN_IF_ERROR(advance_idle(*s));
+        if (s->dirty) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
         publish(*s);
         if (s->next >= s->known_end) s->caught_up.store(true, std::memory_order_relaxed);
         caught_up &= s->next >= s->known_end;
@@ -577,6 +603,9 @@ Status session_job::impl::work(const std::vector<partition_run*>& mine) {
       s->task->finish();
       KAPPA_RETURN_IF_ERROR(s->error);
       s->dirty = true;
+    } else if (auto end = s->reader->log_end_offset(); end.ok()) {
+      s->known_end = end.value();
+      KAPPA_RETURN_IF_ERROR(advance_idle(*s));
     }
     if (s->dirty || s->next != s->cp.input_next) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
     if (auto end = s->reader->log_end_offset(); end.ok()) s->known_end = end.value();

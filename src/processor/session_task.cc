@@ -11,6 +11,7 @@ session_task::session_task(const session_task_options& o, session_fn on_session,
       parser_(o.fields),
       windows_(session_windows::options{o.gap, o.allowed_lateness}),
       wm_(o.max_out_of_orderness),
+      idle_(o.idle_timeout),
       on_session_(std::move(on_session)),
       on_rejected_(std::move(on_rejected)),
       key_pattern_("\"" + o.fields.key + "\":\""),
@@ -139,6 +140,14 @@ void session_task::feed_null() {
   static const std::string kWhy = "record value is null (no JSON event)";
   stats_.malformed++;
   on_rejected_(std::string_view(), &kWhy);
+}
+
+bool session_task::advance_idle(int64_t now) {
+  int64_t wm = idle_.watermark_at(now);
+  if (wm == idle_clock::kNone || wm <= wm_.current()) return false;
+  wm_.punctuate(wm);
+  windows_.advance_watermark(wm_.current(), &session_task::emit_fired, this);
+  return true;
 }
 
 void session_task::finish() {

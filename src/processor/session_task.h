@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "processor/idle_clock.h"
 #include "processor/session_events.h"
 #include "processor/session_json.h"
 #include "processor/session_windows.h"
@@ -26,6 +27,7 @@ struct session_task_options {
   int64_t gap = 1;
   int64_t max_out_of_orderness = 0;
   int64_t allowed_lateness = 0;
+  int64_t idle_timeout = 0;  // --idle-timeout (0: off), see idle_clock.h
 };
 
 struct session_task_stats {
@@ -62,6 +64,23 @@ class session_task {
   // A record with no line at all (a null value): counted as malformed and
   // handed to on_rejected with the reason, like a line that fails to parse.
   void feed_null();
+  // --idle-timeout, around each input record with its record timestamp:
+  // before_record() advances the watermark over the quiet time before it
+  // (firing what is due), after_record() remembers it for the next one.
+  void before_record(int64_t timestamp) {
+    if (idle_.enabled()) advance_idle(timestamp);
+  }
+  void after_record(int64_t timestamp) {
+    if (idle_.enabled()) idle_.record(timestamp, wm_.current());
+  }
+  // The end of the input as it stands: the same rule with the wall clock
+  // `now` as the next record's time. True if the watermark moved.
+  bool advance_idle(int64_t now);
+  const idle_clock& idle() const { return idle_; }
+  // Restores what the rule remembers from a checkpoint.
+  void restore_idle(int64_t last_timestamp, int64_t watermark_after_last) {
+    idle_.restore(last_timestamp, watermark_after_last);
+  }
   // The end of a finite input (--flush-at-end): the watermark goes to +inf
   // and every open session fires.
   void finish();
@@ -83,6 +102,7 @@ class session_task {
   session_event_parser parser_;
   session_windows windows_;
   watermark_tracker wm_;
+  idle_clock idle_;
   session_fn on_session_;
   rejected_fn on_rejected_;
   session_task_stats stats_;
