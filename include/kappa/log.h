@@ -46,6 +46,12 @@ struct partition_options {
   // Appenders: compress each batch's records with this codec (kcat's -z).
   // A batch that would not shrink is written uncompressed.
   kappa::codec compression = kappa::codec::none;
+  // Appenders: message.timestamp.type=LogAppendTime. Each batch is stamped
+  // with the wall clock when it is closed (or, a client's, appended), as a
+  // Kafka broker does: attribute bit 3 set and maxTimestamp = that time,
+  // which readers then report as every record's timestamp. The records'
+  // own timestamps stay in the batch, unused.
+  bool log_append_time = false;
 
   // Retention and compaction (kappa/retention.h applies them).
   int64_t retention_ms = 7ll * 24 * 3600 * 1000;  // retention.ms, -1 = forever
@@ -101,7 +107,14 @@ class partition_appender {
   // it is not a valid batch (magic, CRC, a record count its records do not
   // match, a compressed payload that does not decompress); Invalid if it is
   // larger than max.message.bytes or segment.bytes. Nothing is appended then.
-  Status append_batch(std::string_view batch, int64_t* base_offset);
+  // With log_append_time (LogAppendTime), the stored copy is also stamped
+  // with the append time (attributes, maxTimestamp and CRC rewritten, as a
+  // Kafka broker does); *append_time, if given, gets that time, or -1
+  // (CreateTime).
+  Status append_batch(std::string_view batch, int64_t* base_offset, int64_t* append_time = nullptr);
+  // Switches message.timestamp.type for the batches closed or appended from
+  // now on: a long-lived writer (kappa serve) follows `topic alter`.
+  void set_log_append_time(bool on);
   Status flush();
   Status sync();
   // sync() of many appenders at once: their fdatasyncs are in flight

@@ -43,6 +43,8 @@ class topic_config {
   const std::map<std::string, std::string>& explicit_settings() const { return set_; }
   void set(const std::string& key, const std::string& value) { set_[key] = value; }
   partition_options partition() const;
+  // message.timestamp.type is LogAppendTime.
+  bool log_append_time() const;
 
  private:
   std::map<std::string, std::string> set_;

@@ -11,6 +11,8 @@ const std::vector<config_def>& topic_config_defs() {
       {"cleanup.policy", "delete", "delete, compact or compact,delete"},
       {"delete.retention.ms", "86400000", "how long tombstones survive compaction (ms)"},
       {"max.message.bytes", "1048588", "largest record batch (bytes)"},
+      {"message.timestamp.type", "CreateTime",
+       "CreateTime (records keep the writer's timestamps) or LogAppendTime (stamped with the append time)"},
       {"min.cleanable.dirty.ratio", "0.5", "dirty fraction that triggers compaction (0..1)"},
       {"min.compaction.lag.ms", "0", "records younger than this are not compacted (ms)"},
       {"retention.bytes", "-1", "partition size above which old segments go (-1 = none)"},
@@ -57,6 +59,10 @@ Status validate_topic_config(std::string_view key, std::string_view value) {
   if (k == "retention.ms" || k == "retention.bytes") {
     if (!parse_i64(v, &n) || n < -1) return bad("expected an integer >= -1 (-1 = unlimited)");
     return Status::OK();
+  }
+  if (k == "message.timestamp.type") {
+    if (v == "CreateTime" || v == "LogAppendTime") return Status::OK();
+    return bad("expected CreateTime or LogAppendTime");
   }
   if (k == "archive.dir") {
     if (!v.empty() && v[0] != '/') return bad("expected an absolute path (or empty for none)");
@@ -124,6 +130,8 @@ std::map<std::string, std::string> topic_config::effective() const {
   return m;
 }
 
+bool topic_config::log_append_time() const { return get("message.timestamp.type") == "LogAppendTime"; }
+
 partition_options topic_config::partition() const {
   partition_options o;
   o.segment_bytes = static_cast<uint64_t>(get_int("segment.bytes"));
@@ -137,6 +145,7 @@ partition_options topic_config::partition() const {
   o.delete_retention_ms = get_int("delete.retention.ms");
   o.min_compaction_lag_ms = get_int("min.compaction.lag.ms");
   o.min_cleanable_dirty_ratio = std::strtod(get("min.cleanable.dirty.ratio").c_str(), nullptr);
+  o.log_append_time = log_append_time();
   return o;
 }
 

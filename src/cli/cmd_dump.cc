@@ -23,6 +23,9 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// kafka-dump-log names each timestamp by its batch's timestamp type.
+const char* timestamp_type(const batch_header& h) { return h.log_append_time() ? "LogAppendTime" : "CreateTime"; }
+
 int dump(const std::string& path) {
   std::string name = base_name(path);
   std::optional<int64_t> base;
@@ -56,12 +59,13 @@ int dump(const std::string& path) {
     std::printf(
         "baseOffset: %lld lastOffset: %lld count: %d baseSequence: %d lastSequence: %d producerId: %lld "
         "producerEpoch: %d partitionLeaderEpoch: %d isTransactional: %s isControl: %s position: %llu "
-        "CreateTime: %lld size: %zu magic: %d compresscodec: %s crc: %u isvalid: true\n",
+        "%s: %lld size: %zu magic: %d compresscodec: %s crc: %u isvalid: true\n",
         (long long)h.base_offset, (long long)h.last_offset(), h.record_count, h.base_sequence, h.base_sequence,
         (long long)h.producer_id, h.producer_epoch, h.leader_epoch,
         (h.attributes & format::kTransactionalFlag) ? "true" : "false",
-        (h.attributes & format::kControlFlag) ? "true" : "false", (unsigned long long)pos, (long long)h.max_timestamp,
-        h.total_size(), h.magic, codec_name(h.attributes & format::kCompressionMask), h.crc);
+        (h.attributes & format::kControlFlag) ? "true" : "false", (unsigned long long)pos, timestamp_type(h),
+        (long long)h.max_timestamp, h.total_size(), h.magic, codec_name(h.attributes & format::kCompressionMask),
+        h.crc);
     Status ds = recs.open(h, p, max_batch);
     if (!ds.ok()) {
       std::printf("| %s\n", ds.message().c_str());
@@ -70,8 +74,8 @@ int dump(const std::string& path) {
     record_iterator it = recs.iterator(h);
     record_view r;
     while (it.next(&r) == 1) {
-      std::printf("| offset: %lld CreateTime: %lld keySize: %d valueSize: %d sequence: -1 headerKeys: [",
-                  (long long)r.offset, (long long)r.timestamp, r.key.size, r.value.size);
+      std::printf("| offset: %lld %s: %lld keySize: %d valueSize: %d sequence: -1 headerKeys: [", (long long)r.offset,
+                  timestamp_type(h), (long long)r.timestamp, r.key.size, r.value.size);
       record_header hd;
       for (int32_t i = 0; record_header_at(r, i, &hd); i++)
         std::printf("%s%.*s", i ? "," : "", (int)hd.key.size(), hd.key.data());

@@ -71,6 +71,11 @@ class producer {
       if (!a.ok()) return fail(a.status());
       appenders_[static_cast<size_t>(p)] = std::move(a.value());
     }
+    if (!o_.ts_field.empty() && t_.config.log_append_time())
+      note("topic " + t_.name +
+           " has message.timestamp.type=LogAppendTime: its records are stamped with the append "
+           "time, and --timestamp-field " +
+           o_.ts_field + " is not used as their timestamp (each line is stored unchanged)");
     sticky_ = o_.partition >= 0 ? o_.partition : 0;
     sticky_batches_ = appenders_[static_cast<size_t>(sticky_)]->batches_closed();
     auto start = std::chrono::steady_clock::now();

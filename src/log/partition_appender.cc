@@ -20,6 +20,7 @@
 #include "log/segment_name.h"
 #include "log/truncate.h"
 #include "util/big_endian.h"
+#include "util/clock.h"
 
 namespace kappa {
 
@@ -141,7 +142,8 @@ struct partition_appender::impl {
   Status close_batch() {
     batch_open = false;
     if (builder.empty()) return Status::OK();
-    size_t n = builder.finish();
+    // LogAppendTime: stamped now, when its records become the log's.
+    size_t n = builder.finish(opts.log_append_time ? wall_clock_ms() : -1);
     if (opts.compression != codec::none) {
       KAPPA_ASSIGN_OR_RETURN(n, compress_batch(bufs[cur].data() + batch_start, n, opts.compression, &compressed));
     }
@@ -196,8 +198,9 @@ struct partition_appender::impl {
   }
 
   // A batch a client encoded, stored as it is but for its base offset (and
-  // leader epoch), which neither the CRC nor the records depend on.
-  Status append_batch(std::string_view batch, int64_t* base_offset) {
+  // leader epoch), which neither the CRC nor the records depend on, and,
+  // for LogAppendTime, the append time (which the CRC covers: recomputed).
+  Status append_batch(std::string_view batch, int64_t* base_offset, int64_t* append_time) {
     KAPPA_RETURN_IF_ERROR(ensure_active());
     batch_header h;
     KAPPA_RETURN_IF_ERROR(validate_batch(batch.data(), batch.size(), max_batch, &records, &h));
@@ -213,6 +216,9 @@ struct partition_appender::impl {
     *base_offset = seg.next_offset;
     be::store64(dst + format::kBaseOffsetOffset, static_cast<uint64_t>(seg.next_offset));
     be::store32(dst + format::kLeaderEpochOffset, static_cast<uint32_t>(format::kLeaderEpoch));
+    int64_t now = -1;
+    if (opts.log_append_time) stamp_log_append_time(dst, batch.size(), now = wall_clock_ms());
+    if (append_time) *append_time = now;
     return commit_batch(batch.size());
   }
 
@@ -309,10 +315,10 @@ Status partition_appender::flush() {
   if (!st.ok()) impl_->failed = st.with_context(impl_->name);
   return impl_->failed;
 }
-Status partition_appender::append_batch(std::string_view batch, int64_t* base_offset) {
+Status partition_appender::append_batch(std::string_view batch, int64_t* base_offset, int64_t* append_time) {
   if (!impl_->failed.ok()) return impl_->failed;
   if (!impl_->lock.held()) KAPPA_RETURN_IF_ERROR(impl_->retake_lock());
-  Status st = impl_->append_batch(batch, base_offset);
+  Status st = impl_->append_batch(batch, base_offset, append_time);
   if (st.ok() || st.is_invalid() || st.is_corruption()) return st.with_context(st.ok() ? "" : impl_->name);
   return impl_->failed = st.with_context(impl_->name);
 }
@@ -352,6 +358,7 @@ Status partition_appender::release_lock() {
   return Status::OK();
 }
 bool partition_appender::holds_lock() const { return impl_->lock.held(); }
+void partition_appender::set_log_append_time(bool on) { impl_->opts.log_append_time = on; }
 
 Status partition_appender::open_now() {
   if (!impl_->lock.held()) KAPPA_RETURN_IF_ERROR(impl_->retake_lock());

@@ -81,6 +81,7 @@ record_iterator::record_iterator(const batch_header& h, const char* records, con
       end_(records_end),
       base_offset_(h.base_offset),
       base_timestamp_(h.base_timestamp),
+      append_time_(h.log_append_time() ? h.max_timestamp : -1),
       remaining_(h.record_count) {}
 
 int record_iterator::next(record_view* out) {
@@ -104,7 +105,7 @@ int record_iterator::next(record_view* out) {
   out->headers = p;
   out->headers_end = rec_end;
   out->offset = base_offset_ + off_delta;
-  out->timestamp = base_timestamp_ + ts_delta;
+  out->timestamp = append_time_ >= 0 ? append_time_ : base_timestamp_ + ts_delta;
   p_ = rec_end;
   remaining_--;
   return 1;
@@ -195,23 +196,31 @@ bool batch_builder::append(int64_t timestamp, bytes_view key, bytes_view value,
   return true;
 }
 
-size_t batch_builder::finish() {
+size_t batch_builder::finish(int64_t log_append_time) {
   size_t total = size();
   char* h = dst_;
+  bool append_time = log_append_time >= 0;
   be::store64(h + kBaseOffsetOffset, static_cast<uint64_t>(base_offset_));
   be::store32(h + kBatchLengthOffset, static_cast<uint32_t>(total - kLogOverhead));
   be::store32(h + kLeaderEpochOffset, static_cast<uint32_t>(kLeaderEpoch));
   h[kMagicOffset] = static_cast<char>(kMagicV2);
-  be::store16(h + kAttributesOffset, 0);
+  be::store16(h + kAttributesOffset, append_time ? kTimestampTypeLogAppend : 0);
   be::store32(h + kLastOffsetDeltaOffset, static_cast<uint32_t>(count_ - 1));
   be::store64(h + kBaseTimestampOffset, static_cast<uint64_t>(base_ts_));
-  be::store64(h + kMaxTimestampOffset, static_cast<uint64_t>(max_ts_));
+  be::store64(h + kMaxTimestampOffset, static_cast<uint64_t>(append_time ? log_append_time : max_ts_));
   be::store64(h + kProducerIdOffset, static_cast<uint64_t>(kNoProducerId));
   be::store16(h + kProducerEpochOffset, static_cast<uint16_t>(kNoProducerEpoch));
   be::store32(h + kBaseSequenceOffset, static_cast<uint32_t>(kNoSequence));
   be::store32(h + kRecordCountOffset, static_cast<uint32_t>(count_));
   be::store32(h + kCrcOffset, crc32c(h + kCrcCoveredStart, total - kCrcCoveredStart));
   return total;
+}
+
+void stamp_log_append_time(char* batch, size_t size, int64_t now) {
+  be::store16(batch + kAttributesOffset,
+              static_cast<uint16_t>(be::load16(batch + kAttributesOffset) | kTimestampTypeLogAppend));
+  be::store64(batch + kMaxTimestampOffset, static_cast<uint64_t>(now));
+  be::store32(batch + kCrcOffset, crc32c(batch + kCrcCoveredStart, size - kCrcCoveredStart));
 }
 
 size_t decompressed_batch_limit(size_t max_batch_bytes) { return std::max<size_t>(64u << 20, 32 * max_batch_bytes); }

@@ -34,6 +34,8 @@ struct batch_header {
   int32_t record_count = 0;
 
   int64_t last_offset() const { return base_offset + last_offset_delta; }
+  // LogAppendTime: every record's timestamp is max_timestamp.
+  bool log_append_time() const { return (attributes & format::kTimestampTypeLogAppend) != 0; }
   size_t total_size() const { return static_cast<size_t>(batch_length) + format::kLogOverhead; }
 };
 
@@ -60,6 +62,8 @@ bool parse_batch_header(const char* p, size_t avail, batch_header* h);
 
 // Walks the records of a checked batch. REQUIRES: the batch passed
 // check_batch() and its bytes stay live while the iterator is used.
+// Timestamps are Kafka's: base timestamp + delta, or, in a LogAppendTime
+// batch, the batch's maxTimestamp (the append time) for every record.
 class record_iterator {
  public:
   // Over the records of an uncompressed batch.
@@ -83,6 +87,7 @@ class record_iterator {
   const char* p_;
   const char* end_;
   int64_t base_offset_, base_timestamp_;
+  int64_t append_time_;  // LogAppendTime: maxTimestamp; else -1
   int32_t remaining_;
   const char* error_ = "";
 };
@@ -151,6 +156,12 @@ size_t decompressed_batch_limit(size_t max_batch_bytes);
 // returns the new size. A batch that would not shrink stays as it is.
 Result<size_t> compress_batch(char* batch, size_t size, codec c, std::vector<char>* scratch);
 
+// Stamps the whole, checked batch [batch, batch + size) with the append
+// time `now` (ms), as a Kafka broker does for a LogAppendTime topic: sets
+// attribute bit 3, maxTimestamp = now, and the CRC to match. The records
+// (compressed or not) are left as they are.
+void stamp_log_append_time(char* batch, size_t size, int64_t now);
+
 // Encodes one batch in place into a caller-provided buffer.
 //   builder.start(buf, cap, base_offset);
 //   while (builder.append(ts, key, value)) ...;   // false: would not fit
@@ -166,7 +177,10 @@ class batch_builder {
   // base_ts and with offset delta `delta` (an upper bound is fine for checks).
   static size_t encoded_size(int64_t ts_delta, int32_t offset_delta, bytes_view key, bytes_view value,
                              std::span<const record_header> headers = {});
-  size_t finish();
+  // Writes the header and CRC; returns the batch's size. With
+  // log_append_time >= 0 the batch is a LogAppendTime one stamped with it
+  // (see stamp_log_append_time), else CreateTime.
+  size_t finish(int64_t log_append_time = -1);
 
   bool empty() const { return count_ == 0; }
   int32_t count() const { return count_; }

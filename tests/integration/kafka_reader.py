@@ -309,8 +309,9 @@ def _parse_records(batch, data, problems, dense):
             if pos != end:
                 raise FormatError("record %d: fields use %d bytes but length says %d"
                                   % (i, pos - (end - length), length))
-            recs.append(Record(batch.base_offset + off_delta,
-                               batch.base_timestamp + ts_delta, key, value, headers, attrs))
+            # LogAppendTime: every record's timestamp is the batch's append time.
+            ts = batch.max_timestamp if batch.log_append_time else batch.base_timestamp + ts_delta
+            recs.append(Record(batch.base_offset + off_delta, ts, key, value, headers, attrs))
     except (FormatError, IndexError) as e:
         problems.append("%s: %s" % (where, e))
         return

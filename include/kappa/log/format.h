@@ -53,11 +53,13 @@
 //       16     1  magic                 2
 //       17     4  crc                   CRC-32C of bytes [21, end)
 //       21     2  attributes            bits 0-2 compression (0 = none),
-//                                       3 timestamp type (0 = CreateTime),
+//                                       3 timestamp type (0 = CreateTime,
+//                                         1 = LogAppendTime, below),
 //                                       4 transactional, 5 control
 //       23     4  lastOffsetDelta       last record's offset - baseOffset
 //       27     8  baseTimestamp         first record's timestamp (ms)
-//       35     8  maxTimestamp          largest record timestamp (ms)
+//       35     8  maxTimestamp          largest record timestamp (ms), or
+//                                       the append time (LogAppendTime)
 //       43     8  producerId            -1 (no idempotent producer)
 //       51     2  producerEpoch         -1
 //       53     4  baseSequence          -1
@@ -69,6 +71,12 @@
 //   keyLength v (-1 = null) | key | valueLength v (-1 = null, a tombstone) |
 //   value | headerCount v | headers: (keyLength v | key | valueLength v | value)*
 //   `length` counts the bytes after itself.
+//   A record's timestamp is baseTimestamp + timestampDelta in a CreateTime
+//   batch. In a LogAppendTime batch (attributes bit 3, written for topics
+//   with message.timestamp.type=LogAppendTime) it is the batch's
+//   maxTimestamp, the time the log appended the batch, for every record;
+//   the deltas keep the writer's times and are not read. As in Kafka, the
+//   time index and retention see the append time too (maxTimestamp).
 //
 // OFFSET INDEX (.index): sparse, 8-byte entries, sorted.
 //   0  4  relativeOffset   offset - segment base offset (u32)
