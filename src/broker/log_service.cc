@@ -164,8 +164,9 @@ bool log_service::topic_configs(std::string_view name, std::vector<std::pair<std
 }
 
 int16_t log_service::append(std::string_view topic, int32_t partition, std::string_view batch, int64_t* base_offset,
-                            std::string* message) {
+                            int64_t* append_time, std::string* message) {
   int16_t err;
+  *append_time = -1;
   partition_state* p = part(topic, partition, true, &err);
   if (!p) return err;
   topic_state& t = topics_.find(topic)->second;
@@ -177,6 +178,9 @@ int16_t log_service::append(std::string_view topic, int32_t partition, std::stri
     }
     p->appender = std::move(a.value());
   }
+  // The config as of now (find() reread it): a `topic alter` applies to
+  // the next batch, as on a Kafka broker.
+  p->appender->set_log_append_time(t.meta.config.log_append_time());
   producer_batch pb;  // producer_id -1 (not checked) for a record set too short to be a batch
   producer_state* producers = nullptr;
   if (batch.size() >= format::kBatchHeaderSize) pb = producer_of(batch.data());
@@ -199,11 +203,11 @@ int16_t log_service::append(std::string_view topic, int32_t partition, std::stri
       case producer_state::verdict::append: break;
     }
   }
-  Status st = p->appender->append_batch(batch, base_offset);
+  Status st = p->appender->append_batch(batch, base_offset, append_time);
   if (!st.ok()) {
     *message = st.message();
     int16_t e = error_of(st);
-    if (e == kKafkaStorageError) p->appender.reset();  // failed for good: reopen (and recover) next time  // failed for good: reopen (and recover) next time
+    if (e == kKafkaStorageError) p->appender.reset();  // failed for good: reopen (and recover) next time
     return e;
   }
   p->dirty = true;

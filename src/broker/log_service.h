@@ -70,9 +70,12 @@ class log_service {
   // Appends one client batch; *base_offset is its first offset. A batch of
   // an idempotent producer is checked against what that producer appended
   // before (producer_state.h): a repeat is answered with its first offset
-  // and not appended again; a gap or an old epoch is refused.
+  // and not appended again; a gap or an old epoch is refused. In a topic
+  // with message.timestamp.type=LogAppendTime the stored batch is stamped
+  // with the append time, which *append_time gets (Produce answers it);
+  // else -1.
   int16_t append(std::string_view topic, int32_t partition, std::string_view batch, int64_t* base_offset,
-                 std::string* message);
+                 int64_t* append_time, std::string* message);
   // Makes everything appended since the last sync durable and gives the
   // writer locks back. Returns the partitions whose sync failed (their
   // appends must be answered with an error), as "topic/partition".

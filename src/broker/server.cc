@@ -95,6 +95,7 @@ struct produce_result {
   int32_t partition;
   int16_t error;
   int64_t base_offset;
+  int64_t log_append_time = -1;  // LogAppendTime topics: the time the batch was stamped with
 };
 
 // One request's place in its connection's answer order.
@@ -588,7 +589,7 @@ class server {
   // One partition's batch; false if that partition is busy (not appended).
   bool append_one(produce_result& res, std::string_view batch) {
     std::string why;
-    res.error = log_.append(res.topic, res.partition, batch, &res.base_offset, &why);
+    res.error = log_.append(res.topic, res.partition, batch, &res.base_offset, &res.log_append_time, &why);
     if (res.error == kPartitionBusy) return false;
     if (res.error == kNone) {
       metrics_.produced(res.topic, batch);
@@ -657,7 +658,8 @@ class server {
     for (const auto& p : s.produced) {
       if (m.responses.empty() || m.responses.back().name != p.topic) m.responses.push_back({p.topic, {}});
       int64_t log_start = p.error == kNone && s.version >= 5 ? log_.log_start_offset(p.topic, p.partition) : -1;
-      m.responses.back().partitions.push_back({p.partition, p.error, p.base_offset, -1, log_start});
+      m.responses.back().partitions.push_back(
+          {p.partition, p.error, p.base_offset, p.error == kNone ? p.log_append_time : -1, log_start});
     }
     answer(s, m, s.version);
   }

@@ -3,12 +3,15 @@
 
   confluent_driver.py --bootstrap H:P [--timeout S] produce --topic T --count N [--prefix P]
         [--no-idempotence] [--acks all|1|0] [--compression none|gzip|snappy|lz4|zstd]
+        [--timestamp MS]
   confluent_driver.py --bootstrap H:P group --topic T --group G --count N
   confluent_driver.py --bootstrap H:P admin CALL...   (create_topics:T:PARTS, list_topics,
         describe_configs:T, delete_topics:T, list_groups)
 
 Prints JSON lines (event: delivered, record, assigned, revoked, committed, admin, done,
-error), exits 1 on failure.  Records are key "<prefix>k<i>", value "<prefix>v<i>".
+error), exits 1 on failure.  Records are key "<prefix>k<i>", value "<prefix>v<i>", with the
+given timestamp (else the client's clock); a delivery report names the timestamp the
+broker acknowledged and its type (create_time, or log_append_time from the broker).
 Every wait is bounded by --timeout.
 """
 import argparse
@@ -19,6 +22,11 @@ import time
 import confluent_kafka
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+
+TIMESTAMP_TYPES = {confluent_kafka.TIMESTAMP_NOT_AVAILABLE: "not_available",
+                   confluent_kafka.TIMESTAMP_CREATE_TIME: "create_time",
+                   confluent_kafka.TIMESTAMP_LOG_APPEND_TIME: "log_append_time"}
 
 
 def emit(**kw):
@@ -51,7 +59,10 @@ def produce(a):
         keys.append(k)
         while True:
             try:
-                p.produce(a.topic, key=k, value=v, on_delivery=on_delivery)
+                if a.timestamp is None:
+                    p.produce(a.topic, key=k, value=v, on_delivery=on_delivery)
+                else:
+                    p.produce(a.topic, key=k, value=v, timestamp=a.timestamp, on_delivery=on_delivery)
                 break
             except BufferError:
                 p.poll(0.1)
@@ -62,8 +73,9 @@ def produce(a):
         fail("%d records not delivered in %ss" % (left, a.timeout))
     for k in keys:
         m = delivered[k]
+        ts_type, ts = m.timestamp()
         emit(event="delivered", topic=m.topic(), partition=m.partition(), offset=m.offset(),
-             key=k, value=m.value().decode())
+             key=k, value=m.value().decode(), timestamp=ts, timestamp_type=TIMESTAMP_TYPES.get(ts_type, ts_type))
     emit(event="done", count=len(keys))
 
 
@@ -92,7 +104,7 @@ def group(a):
             fail("consume: %s" % m.error())
         emit(event="record", topic=m.topic(), partition=m.partition(), offset=m.offset(),
              key=(m.key() or b"").decode(), value=(m.value() or b"").decode(),
-             timestamp=m.timestamp()[1])
+             timestamp=m.timestamp()[1], timestamp_type=TIMESTAMP_TYPES.get(m.timestamp()[0]))
         n += 1
     try:
         for tp in c.commit(asynchronous=False) or []:
@@ -160,6 +172,7 @@ def main():
     p.add_argument("--no-idempotence", action="store_true")
     p.add_argument("--acks", default="all")
     p.add_argument("--compression", default="none")
+    p.add_argument("--timestamp", type=int, default=None)
     g = sub.add_parser("group")
     g.add_argument("--topic", required=True)
     g.add_argument("--group", required=True)

@@ -404,9 +404,10 @@ def _request(addr, api_key, version, body, correlation=1):
     return data[8:]
 
 
-def _produce_raw(addr, topic, batch, correlation=1, version=3, log_start=False):
+def _produce_raw(addr, topic, batch, correlation=1, version=3, log_start=False, append_time=False):
     """One Produce request (acks=-1) on its own connection: (error_code, base_offset), and
-    the log_start_offset of v5+ with log_start=True."""
+    the log_start_offset of v5+ with log_start=True, or log_append_time_ms with
+    append_time=True."""
     body = struct.pack(">hhi", -1, -1, 10000)  # transactional_id null, acks, timeout
     body += struct.pack(">i", 1) + struct.pack(">h", len(topic)) + topic.encode()
     body += struct.pack(">i", 1) + struct.pack(">ii", 0, len(batch)) + batch
@@ -414,8 +415,10 @@ def _produce_raw(addr, topic, batch, correlation=1, version=3, log_start=False):
     pos = 4  # topics count
     (name_len,) = struct.unpack(">h", resp[pos:pos + 2])
     pos += 2 + name_len + 4  # name, partitions count
-    _, err, base, _append_time = struct.unpack(">ihqq", resp[pos:pos + 22])
+    _, err, base, log_append_time = struct.unpack(">ihqq", resp[pos:pos + 22])
     pos += 22
+    if append_time:
+        return err, base, log_append_time
     if not log_start:
         return err, base
     check(version >= 5, "log_start_offset needs Produce v5")
@@ -721,6 +724,84 @@ def test_idempotent_retries_are_acknowledged_once_across_a_restart(k):
         check(k.values("idem") == [b"a", b"b", b"c", b"d"], "after the restart: %r" % k.values("idem"))
         err, _ = _produce_raw(s.addr, "idem", _idempotent_batch(pid, 0, 3, [b"x", b"y"]))
         check(err == 45, "a batch overlapping what was appended gives %d" % err)
+    finally:
+        s.stop()
+
+
+def test_log_append_time_topics_stamp_what_clients_send(k):
+    """message.timestamp.type=LogAppendTime as a Kafka broker applies it: a client's batch
+    is stored stamped with the append time (whatever timestamps it carries) and the
+    ProduceResponse says which (log_append_time_ms, -1 for CreateTime topics), so
+    librdkafka reports TIMESTAMP_LOG_APPEND_TIME; consumers (kcat, kappa consume) read
+    that time; a `topic alter` applies to the server's next batch."""
+    import kafka_clients as kc
+    now_ms = lambda: int(time.time() * 1000)  # noqa: E731
+    y2001 = 978307200000
+    k.create("lat", "--config", "message.timestamp.type=LogAppendTime")
+    k.create("ct", "--config", "retention.ms=-1")  # its 1970 and 2001 records stay
+    s = Server(k)
+    try:
+        def stamps(topic):
+            return [tuple(map(int, ln.split())) for ln in k.consume(topic, "-f", r"%o %T\n").lines]
+
+        batch = _idempotent_batch(-1, -1, -1, [b"a", b"b"])  # records at timestamp 1000 (1970)
+        before = now_ms()
+        err, base, t = _produce_raw(s.addr, "lat", batch, append_time=True)
+        after = now_ms()
+        check(err == 0 and before <= t <= after, "LogAppendTime produce: error %d, log_append_time %d not in "
+              "[%d, %d]" % (err, t, before, after))
+        check(stamps("lat") == [(0, t), (1, t)], "stored %r, answered %d" % (stamps("lat"), t))
+        check(k.reader_check("lat").ok, "the stamped batch: %s" % k.reader_check("lat").problems[:3])
+        err, base, t = _produce_raw(s.addr, "ct", batch, append_time=True)
+        check(err == 0 and t == -1, "CreateTime produce: error %d, log_append_time %d (want -1)" % (err, t))
+        check(stamps("ct") == [(0, 1000), (1, 1000)], "CreateTime keeps the client's: %r" % stamps("ct"))
+
+        try:
+            confluent = kc.python_driver("confluent_driver.py", "confluent_kafka")
+        except kc.Skip as e:
+            print("note: %s; no confluent-kafka round trip" % e, flush=True)
+            confluent = None
+        if confluent:
+            def produce(topic, prefix):
+                r = kc.run_driver(confluent + ["--bootstrap", s.addr, "produce", "--topic", topic, "--count", "20",
+                                               "--prefix", prefix, "--timestamp", str(y2001)], timeout=60)
+                return r.expect_ok("confluent produce to %s" % topic).of("delivered")
+
+            before = now_ms()
+            got = produce("lat", "c-")
+            after = now_ms()
+            check(all(d["timestamp_type"] == "log_append_time" and before <= d["timestamp"] <= after for d in got),
+                  "confluent delivery reports: %r" % got[:3])
+            stored = dict(stamps("lat"))
+            check(all(stored[d["offset"]] == d["timestamp"] for d in got), "delivery reports and the log differ")
+            got = produce("ct", "c-")
+            check(all(d["timestamp_type"] == "create_time" and d["timestamp"] == y2001 for d in got),
+                  "CreateTime delivery reports: %r" % got[:3])
+            k.ok("topic", "alter", "ct", "--config", "message.timestamp.type=LogAppendTime")
+            got = produce("ct", "after-alter-")
+            check(all(d["timestamp_type"] == "log_append_time" and d["timestamp"] >= after for d in got),
+                  "after topic alter, the server still stamps CreateTime: %r" % got[:3])
+            r = kc.run_driver(confluent + ["--bootstrap", s.addr, "admin", "describe_configs:lat"], timeout=30)
+            cfg = r.expect_ok("describe_configs").of("admin")[0]["result"]
+            check(cfg.get("message.timestamp.type") == "LogAppendTime", "DescribeConfigs: %r" % cfg)
+
+        if KCAT:
+            # What kappa produce stamped, and kcat's own gzip batches, as librdkafka reads them.
+            n = len(stamps("lat"))
+            lines = ['{"ts":%d}' % (y2001 + i) for i in range(5)]
+            before = now_ms()
+            k.produce("lat", lines, "--timestamp-field", "ts")
+            p = kcat("-b", s.addr, "-P", "-t", "lat", "-z", "gzip", "-X", "acks=all",
+                     input=b"".join(b"kcat-%03d-%s\n" % (i, b"z" * 50) for i in range(100)))
+            after = now_ms()
+            check(p.returncode == 0, "kcat -P: %s" % short(p.stderr))
+            got = kcat("-b", s.addr, "-C", "-t", "lat", "-o", str(n), "-e", "-f", "%o %T\n")
+            seen = [tuple(map(int, ln.split())) for ln in got.stdout.decode().splitlines()]
+            check(len(seen) == 105 and all(before <= t <= after for _, t in seen),
+                  "kcat -C -f %%T of stamped batches: %d, first %r (window [%d, %d])"
+                  % (len(seen), seen[:3], before, after))
+            check(seen == stamps("lat")[n:], "kcat and kappa consume disagree")
+            check("compresscodec: gzip" in k.ok("dump", k.logs("lat")[-1]).text, "kcat's batch is not gzip")
     finally:
         s.stop()
 
