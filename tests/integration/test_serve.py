@@ -733,7 +733,8 @@ def test_log_append_time_topics_stamp_what_clients_send(k):
     is stored stamped with the append time (whatever timestamps it carries) and the
     ProduceResponse says which (log_append_time_ms, -1 for CreateTime topics), so
     librdkafka reports TIMESTAMP_LOG_APPEND_TIME; consumers (kcat, kappa consume) read
-    that time; a `topic alter` applies to the server's next batch."""
+    that time; a `topic alter` applies to the server's next batch; CreateTopics and
+    DescribeConfigs carry the config."""
     import kafka_clients as kc
     now_ms = lambda: int(time.time() * 1000)  # noqa: E731
     y2001 = 978307200000
@@ -755,6 +756,19 @@ def test_log_append_time_topics_stamp_what_clients_send(k):
         err, base, t = _produce_raw(s.addr, "ct", batch, append_time=True)
         check(err == 0 and t == -1, "CreateTime produce: error %d, log_append_time %d (want -1)" % (err, t))
         check(stamps("ct") == [(0, 1000), (1, 1000)], "CreateTime keeps the client's: %r" % stamps("ct"))
+
+        def create(name, value):  # CreateTopics v1 with the config
+            body = struct.pack(">i", 1) + struct.pack(">h", len(name)) + name.encode()
+            body += struct.pack(">ihi", 1, 1, 0)  # partitions, replication, no assignments
+            key = b"message.timestamp.type"
+            body += struct.pack(">ih", 1, len(key)) + key + struct.pack(">h", len(value)) + value.encode()
+            body += struct.pack(">ib", 10000, 0)  # timeout, validate_only
+            resp = _request(s.addr, 19, 1, body)
+            pos = 4 + 2 + len(name)
+            return struct.unpack(">h", resp[pos:pos + 2])[0]
+        check(create("by-client", "LogAppendTime") == 0, "CreateTopics with message.timestamp.type refused")
+        check(k.describe("by-client")["config"]["message.timestamp.type"] == "LogAppendTime", "CreateTopics config")
+        check(create("bad-type", "Sometime") == 40, "a bad message.timestamp.type is not INVALID_CONFIG")
 
         try:
             confluent = kc.python_driver("confluent_driver.py", "confluent_kafka")
