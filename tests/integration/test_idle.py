@@ -272,6 +272,31 @@ def test_live_quiet_partition_closes_its_sessions(k):
     check(len(live.get(0, [])) == 2 and len(live.get(1, [])) == 1, "live output %r" % live)
 
 
+def test_log_append_time_input_is_the_clock(k):
+    """With message.timestamp.type=LogAppendTime on the input, the rule's clock is the
+    append time, whatever time the producer wrote: records claiming to be from 2001 still
+    close their sessions about gap + DUR after they were appended, and a replay agrees."""
+    k.create("app", "--config", "message.timestamp.type=LogAppendTime")
+    args = ["--input", "app", "--output", "aout", "--late-output", "alate", "--key-field", "k",
+            "--time-field", "t", "--gap", "500ms", "--idle-timeout", "500ms", "--checkpoint-interval", "50ms"]
+    job = k.spawn("sessionize", *args, "--follow", stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        t = now_ms()
+        k.produce("app", ['{"k":"a","t":%d,"rt":978307200000}' % t], "--timestamp-field", "rt")
+        appended = read_topic(k, "app")[0].ts
+        check(abs(appended - now_ms()) < 10000, "the record is not stamped with its append time: %d" % appended)
+        due = appended + 500 + (t + 500 - 1 - (t - 1))  # last record + DUR + (end - 1 - wm_prev)
+        wait_for("the session of the quiet input", lambda: read_topic(k, "aout"), 10)
+        fired = now_ms()
+        check(due - 50 <= fired <= due + SLACK_MS, "the session came out at %d, due at %d" % (fired, due))
+    finally:
+        job.send_signal(signal.SIGTERM)
+        job.wait(timeout=20)
+    check(job.returncode == 0, "sessionize --follow exited %s" % job.returncode)
+    check_live_equals_replay(k, [a for a in args if a not in ("--checkpoint-interval", "50ms")],
+                             "aout", "alate", "LogAppendTime input")
+
+
 def test_kill9_in_a_quiet_period(k):
     """kill -9 of a following job at random moments of quiet periods (before, while and
     after it closes sessions), a restart, more input: the output equals a replay."""
