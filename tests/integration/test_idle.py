@@ -324,7 +324,8 @@ def test_kill9_in_a_quiet_period(k):
             time.sleep(rnd.uniform(0.0, 1.5))
         # caught up, then quiet for longer than every session's due time: all of them are out
         wait_for("the job to catch up", lambda: caught_up(k, "sessionize:out", "in"), 20)
-        time.sleep(1.5)
+        last = max(r.ts for r in read_topic(k, "in"))  # every session is due by gap + ooo + DUR after it
+        wait_for("the last burst's sessions to be due", lambda: now_ms() > last + 500 + 100 + 400 + 500, 20)
     finally:
         job.send_signal(signal.SIGTERM)
         job.wait(timeout=20)
