@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kappa_harness import check, run_tests, short  # noqa: E402
 from test_sessionize import (INT64_MAX, INT64_MIN, SEED, Opts, PartitionModel,  # noqa: E402
-                             by_partition, check_late_output, end_offsets, expected_output,
+                             by_partition, check_late_output, end_offsets, expected_output, model_summary,
                              read_topic, same_records, sessionize, summary)
 
 SANITIZED = os.environ.get("KAPPA_SANITIZED", "0") not in ("", "0")
@@ -124,11 +124,7 @@ def test_replay_matches_the_rule_record_by_record(k):
             m.step_to(now_ms())  # the end of the input: the wall clock
             models[p] = m
         s = summary(r)
-        want = dict(events=sum(m.events for m in models.values()),
-                    sessions=sum(len(m.out) for m in models.values()),
-                    late=sum(m.late for m in models.values()),
-                    malformed=sum(m.malformed for m in models.values()),
-                    open=sum(m.open_sessions() for m in models.values()))
+        want = model_summary(models)
         check({key: s[key] for key in want} == want,
               "seed %d config %d: summary %r, the idle model %r" % (SEED, i, s, want))
         same_records(read_topic(k, "out%d" % i), expected_output(models),

@@ -385,6 +385,15 @@ def model_run(o, inputs):
     return models
 
 
+def model_summary(models):
+    """What sessionize's summary line should say for the models' input."""
+    return dict(events=sum(m.events for m in models.values()),
+                sessions=sum(len(m.out) for m in models.values()),
+                late=sum(m.late for m in models.values()),
+                malformed=sum(m.malformed for m in models.values()),
+                open=sum(m.open_sessions() for m in models.values()))
+
+
 def expected_output(models):
     out = []
     for p in sorted(models):
@@ -562,11 +571,7 @@ def test_matches_flink_model(k):
             args += ["--late-output", late]
         r = sessionize(k, *args)
         s = summary(r)
-        want = dict(events=sum(m.events for m in models.values()),
-                    sessions=sum(len(m.out) for m in models.values()),
-                    late=sum(m.late for m in models.values()),
-                    malformed=sum(m.malformed for m in models.values()),
-                    open=sum(m.open_sessions() for m in models.values()))
+        want = model_summary(models)
         got = {key: s[key] for key in want}
         check(got == want, "seed %d config %d: summary %r, model %r" % (SEED, i, got, want))
         same_records(read_topic(k, out), expected_output(models),
