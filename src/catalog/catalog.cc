@@ -70,8 +70,9 @@ std::string checkpoint_key(const std::string& job, char kind, int32_t partition 
 }
 
 // 18 fields; a catalog written before last_record_timestamp and
-// record_watermark holds 16, one before run_started_ms and run_events 14.
-constexpr size_t kCheckpointFields = 18;
+// record_watermark holds 16, one before run_started_ms and run_events 14
+// (the fields it lacks read as their defaults).
+constexpr size_t kCheckpointFields = 18, kCheckpointFieldsBeforeIdle = 16, kCheckpointFieldsBeforeRuns = 14;
 
 std::string encode_checkpoint(const partition_checkpoint& cp) {
   const uint64_t f[kCheckpointFields] = {static_cast<uint64_t>(cp.input_next), static_cast<uint64_t>(cp.watermark),
@@ -87,10 +88,13 @@ std::string encode_checkpoint(const partition_checkpoint& cp) {
 }
 
 bool decode_checkpoint(int32_t partition, const MDB_val& v, partition_checkpoint* cp) {
-  if (v.mv_size != 18 * 8 && v.mv_size != 16 * 8 && v.mv_size != 14 * 8) return false;
+  size_t n = v.mv_size / 8;
+  if (v.mv_size % 8 ||
+      (n != kCheckpointFields && n != kCheckpointFieldsBeforeIdle && n != kCheckpointFieldsBeforeRuns))
+    return false;
   uint64_t f[kCheckpointFields] = {};
   f[16] = f[17] = static_cast<uint64_t>(INT64_MIN);
-  for (size_t i = 0; i < v.mv_size / 8; i++) f[i] = be::load64(static_cast<const char*>(v.mv_data) + i * 8);
+  for (size_t i = 0; i < n; i++) f[i] = be::load64(static_cast<const char*>(v.mv_data) + i * 8);
   *cp = partition_checkpoint{partition,
                              static_cast<int64_t>(f[0]),
                              static_cast<int64_t>(f[1]),

@@ -115,13 +115,7 @@ int sessionize(const sessionize_opts& o, context& ctx) {
     if (!jo.late_output.empty() || !jo.group.empty() || jo.follow || jo.read_archive || o.from != "earliest")
       return usage_error("--late-output, --group, --follow, --archive and --from do not apply to stdin/stdout "
                          "filter mode (late and malformed events are counted on stderr)");
-    session_task_options to;
-    to.fields = session_fields{jo.key_field, jo.time_field, jo.count_by, jo.sum_field, jo.watermark_field};
-    to.gap = jo.gap_ms;
-    to.max_out_of_orderness = jo.max_out_of_orderness_ms;
-    to.allowed_lateness = jo.allowed_lateness_ms;
-    to.idle_timeout = jo.idle_timeout_ms;
-    return filter(to);
+    return filter(task_options_of(jo));
   }
 
   int rc = 0;

@@ -21,7 +21,6 @@ class idle_clock {
 
   explicit idle_clock(int64_t timeout_ms) : timeout_(timeout_ms) {}
   bool enabled() const { return timeout_ > 0; }
-  int64_t timeout() const { return timeout_; }
 
   // The watermark the rule gives at time b (a record's timestamp, or the
   // wall clock at the end of the input); kNone when it gives nothing.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kappa/log.h"
+#include "processor/idle_clock.h"
 #include "processor/job_versions.h"
 #include "util/clock.h"
 
@@ -37,9 +38,10 @@ Result<version_status> status_of(data_dir& dd, const job_record& j, const job_ve
       ps.watermark = cp.watermark;
       ps.open_sessions = cp.open_sessions;
       ps.checkpoint_ms = cp.time_ms;
-      if (o.idle_timeout_ms > 0 && ps.lag == 0 && cp.last_record_timestamp != INT64_MIN &&
-          cp.last_record_timestamp < now - o.idle_timeout_ms)
-        ps.idle_since = cp.last_record_timestamp + o.idle_timeout_ms;
+      idle_clock idle(o.idle_timeout_ms);
+      idle.restore(cp.last_record_timestamp, cp.record_watermark);
+      if (int64_t since = idle.idle_since(); idle.enabled() && ps.lag == 0 && since != idle_clock::kNone && since < now)
+        ps.idle_since = since;
       if (cp.time_ms > cp.run_started_ms && cp.run_started_ms > 0)
         ps.events_per_s =
             static_cast<double>(cp.run_events) * 1000.0 / static_cast<double>(cp.time_ms - cp.run_started_ms);

@@ -317,15 +317,9 @@ const std::string& session_job::group() const { return impl_->group; }
 
 Status session_job::impl::restore(partition_run& s) {
   int32_t p = s.partition;
-  session_task_options to;
-  to.fields = session_fields{o.key_field, o.time_field, o.count_by, o.sum_field, o.watermark_field};
-  to.gap = o.gap_ms;
-  to.max_out_of_orderness = o.max_out_of_orderness_ms;
-  to.allowed_lateness = o.allowed_lateness_ms;
-  to.idle_timeout = o.idle_timeout_ms;
   partition_run* sp = &s;
   s.task = std::make_unique<session_task>(
-      to,
+      task_options_of(o),
       [this, sp](std::string_view key, int64_t ts, std::string_view value) {
         if (!sp->error.ok()) return;
         sp->error = sp->out->append(ts, bytes_view::of(key), bytes_view::of(value));
@@ -598,17 +592,16 @@ Status session_job::impl::work(const std::vector<partition_run*>& mine) {
   // The end of this run. A finite replay that reached the end of its input
   // (not one asked to stop) fires what is still open.
   for (auto* s : mine) {
+    if (auto end = s->reader->log_end_offset(); end.ok()) s->known_end = end.value();
     if (o.flush_at_end && !o.follow && s->done && !stop->load(std::memory_order_relaxed)) {
       s->current = nullptr;
       s->task->finish();
       KAPPA_RETURN_IF_ERROR(s->error);
       s->dirty = true;
-    } else if (auto end = s->reader->log_end_offset(); end.ok()) {
-      s->known_end = end.value();
-      KAPPA_RETURN_IF_ERROR(advance_idle(*s));
+    } else {
+      KAPPA_RETURN_IF_ERROR(advance_idle(*s));  // unless records are left: a run stopped mid-input
     }
     if (s->dirty || s->next != s->cp.input_next) KAPPA_RETURN_IF_ERROR(checkpoint(*s));
-    if (auto end = s->reader->log_end_offset(); end.ok()) s->known_end = end.value();
     publish(*s);
     if (s->next >= s->known_end) s->caught_up.store(true, std::memory_order_relaxed);
   }

@@ -6,6 +6,16 @@
 
 namespace kappa {
 
+session_task_options task_options_of(const session_job_options& o) {
+  session_task_options to;
+  to.fields = session_fields{o.key_field, o.time_field, o.count_by, o.sum_field, o.watermark_field};
+  to.gap = o.gap_ms;
+  to.max_out_of_orderness = o.max_out_of_orderness_ms;
+  to.allowed_lateness = o.allowed_lateness_ms;
+  to.idle_timeout = o.idle_timeout_ms;
+  return to;
+}
+
 session_task::session_task(const session_task_options& o, session_fn on_session, rejected_fn on_rejected)
     : json_{!o.fields.count_by.empty(), !o.fields.sum.empty()},
       parser_(o.fields),

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kappa/session_job.h"
 #include "processor/idle_clock.h"
 #include "processor/session_events.h"
 #include "processor/session_json.h"
@@ -29,6 +30,10 @@ struct session_task_options {
   int64_t allowed_lateness = 0;
   int64_t idle_timeout = 0;  // --idle-timeout (0: off), see idle_clock.h
 };
+
+// What one partition's task does under a session job's options (the
+// topics, threads and checkpoints are the job's business, not the task's).
+session_task_options task_options_of(const session_job_options& o);
 
 struct session_task_stats {
   uint64_t events = 0, late = 0, malformed = 0, sessions = 0;
