@@ -14,6 +14,7 @@
 #include "log/record_batch.h"
 #include "util/big_endian.h"
 #include "util/crc32c.h"
+#include "temp_dir.h"
 
 using namespace kappa;
 
@@ -39,19 +40,10 @@ void fix_crc(std::string& b) {
               crc32c(b.data() + format::kCrcCoveredStart, b.size() - format::kCrcCoveredStart));
 }
 
-struct dir {
-  std::string root;
-  dir() {
-    char tmpl[] = "/tmp/kappa-appendbatch-XXXXXX";
-    root = mkdtemp(tmpl);
-  }
-  ~dir() { std::filesystem::remove_all(root); }
-};
-
 }  // namespace
 
 TEST_CASE("client batches get the next offsets, keep their bytes, and read back record by record and whole") {
-  dir d;
+  temp_dir d("kappa-appendbatch");
   partition_options o;
   std::vector<std::string> sent = {client_batch(0, 10), client_batch(10, 5, codec::zstd),
                                    client_batch(15, 7, codec::gzip)};
@@ -93,7 +85,7 @@ TEST_CASE("client batches get the next offsets, keep their bytes, and read back 
 }
 
 TEST_CASE("a bad client batch is refused with the reason and nothing is appended") {
-  dir d;
+  temp_dir d("kappa-appendbatch");
   partition_options o;
   o.max_message_bytes = 4096;
   auto w = partition_appender::open(d.root + "/p", "test partition", o);
@@ -136,7 +128,7 @@ TEST_CASE("a bad client batch is refused with the reason and nothing is appended
 // appender may write the partition, and the server's next round goes on
 // from the end that writer left, not from its own stale one.
 TEST_CASE("a brief writer gives the lock back between rounds and continues after another writer") {
-  dir d;
+  temp_dir d("kappa-appendbatch");
   partition_options brief;
   brief.brief_writer = true;
   partition_options plain;
@@ -182,7 +174,7 @@ TEST_CASE("a brief writer gives the lock back between rounds and continues after
 }
 
 TEST_CASE("a writer waits for a brief writer's round instead of failing") {
-  dir d;
+  temp_dir d("kappa-appendbatch");
   partition_options brief;
   brief.brief_writer = true;
   const std::string p = d.root + "/p";

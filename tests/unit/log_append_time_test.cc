@@ -21,6 +21,7 @@
 #include "util/big_endian.h"
 #include "util/clock.h"
 #include "util/crc32c.h"
+#include "temp_dir.h"
 
 using namespace kappa;
 
@@ -63,15 +64,6 @@ std::vector<int64_t> timestamps(const std::string& b) {
   while (it.next(&r) == 1) out.push_back(r.timestamp);
   return out;
 }
-
-struct dir {
-  std::string root;
-  dir() {
-    char tmpl[] = "/tmp/kappa-appendtime-XXXXXX";
-    root = mkdtemp(tmpl);
-  }
-  ~dir() { std::filesystem::remove_all(root); }
-};
 
 struct read_rec {
   int64_t offset, timestamp;
@@ -146,7 +138,7 @@ TEST_CASE("stamping a client's batch sets the bit, the time and a valid CRC, and
 TEST_CASE("a LogAppendTime appender stamps its own and clients' batches with the wall clock") {
   for (codec c : {codec::none, codec::zstd}) {
     INFO("codec " << static_cast<int>(c));
-    dir d;
+    temp_dir d("kappa-appendtime");
     std::string path = d.root + "/p";
     partition_options o;
     o.log_append_time = true;
@@ -197,7 +189,7 @@ TEST_CASE("a LogAppendTime appender stamps its own and clients' batches with the
 }
 
 TEST_CASE("a CreateTime appender keeps the writers' timestamps, and follows a switch to LogAppendTime") {
-  dir d;
+  temp_dir d("kappa-appendtime");
   std::string path = d.root + "/p";
   partition_options o;
   auto w = partition_appender::open(path, "test partition", o);
@@ -223,7 +215,7 @@ TEST_CASE("a CreateTime appender keeps the writers' timestamps, and follows a sw
 }
 
 TEST_CASE("compaction keeps a LogAppendTime batch's bit and append time") {
-  dir d;
+  temp_dir d("kappa-appendtime");
   std::string path = d.root + "/p";
   partition_options o;
   o.log_append_time = true;
